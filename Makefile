@@ -1,0 +1,64 @@
+# ODR — `make run` starts the app with demo data, `make test` runs the tests.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app app
+APP_PACKAGES := libharfbuzz-subset0 fonts-noto-cjk
+TEST_PACKAGES := chromium
+
+.PHONY: run test lint format translations translations-update system-packages test-packages venv worker
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+# Debian packages, installed only when missing.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
+system-packages:
+	$(call apt_install,$(APP_PACKAGES))
+
+test-packages: system-packages
+	$(call apt_install,$(TEST_PACKAGES))
+
+translations: venv
+	$(VENV)/bin/pybabel compile -d locales -f --statistics 2>&1 | grep -v '^compiling' || true
+
+translations-update: venv
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o locales/messages.pot .
+	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching --ignore-obsolete
+
+run: system-packages venv translations
+	mkdir -p instance
+	$(FLASK) db upgrade
+	$(FLASK) odr seed-demo
+	@echo "ODR on http://127.0.0.1:5000 (worker beside it); Ctrl-C stops both."
+	@trap 'kill 0' EXIT INT TERM; \
+	$(FLASK) odr worker & \
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+worker: venv
+	$(FLASK) odr worker
+
+test: test-packages venv translations
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+

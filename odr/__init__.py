@@ -1,0 +1,99 @@
+"""ODR: online dispute resolution for cross-border consumer disputes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from odr.config import DEFAULT_SECRET_KEY, PROJECT_ROOT, load_config
+
+log = logging.getLogger(__name__)
+
+
+def _parse_ceilings(value: str) -> dict[str, int]:
+    """`CNY=50000,EUR=5000` → minor units per currency."""
+    from odr import money
+
+    ceilings = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        currency, _, amount = part.partition("=")
+        ceilings[currency.strip().upper()] = money.to_minor(amount, currency.strip().upper())
+    return ceilings
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.update(load_config())
+    if config:
+        app.config.update(config)
+    app.config["CLAIM_CEILINGS"] = _parse_ceilings(app.config["CLAIM_CEILINGS_SPEC"])
+    if app.config["ODR_ENV"] == "production" and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
+        raise RuntimeError("ODR_SECRET_KEY must be set in production")
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        (PROJECT_ROOT / "instance").mkdir(exist_ok=True)
+
+    from odr.extensions import babel, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    from odr.db import render_migration_item
+
+    migrate.init_app(
+        app,
+        db,
+        directory=str(PROJECT_ROOT / "migrations"),
+        compare_type=True,
+        render_as_batch=True,
+        render_item=render_migration_item,
+    )
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.session_protection = "strong"
+
+    from odr.i18n import select_locale, select_timezone
+
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+    from odr.delivery.queue import huey
+
+    huey.immediate = bool(app.config["QUEUE_IMMEDIATE"])
+
+    _import_models()
+    from odr.workflow import load_workflows
+
+    load_workflows()
+
+    from odr.accounts.services import load_session_user
+
+    login_manager.user_loader(load_session_user)
+
+    from odr import web
+    from odr.accounts.views import bp as accounts_bp
+    from odr.api.views import bp as api_bp
+    from odr.cases.views import bp as cases_bp
+    from odr.cli import odr_cli
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(cases_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)
+    web.init_app(app)
+    app.cli.add_command(odr_cli)
+    return app
+
+
+def _import_models() -> None:
+    """Every model and every service module that registers guards or effects."""
+    import odr.accounts.models
+    import odr.api.models
+    import odr.cases.models
+    import odr.cases.services
+    import odr.delivery.models
+    import odr.negotiation.models
+    import odr.negotiation.services  # noqa: F401

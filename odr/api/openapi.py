@@ -1,0 +1,294 @@
+"""The OpenAPI 3.1 document of API v1. A test holds it against the registered routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from odr.cases.models import CATEGORIES, REMEDIES
+from odr.negotiation.models import OFFER_STATUSES
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _problems(*codes: int) -> dict[str, Any]:
+    return {
+        str(code): {
+            "description": "Problem",
+            "content": {"application/problem+json": {"schema": _ref("Problem")}},
+        }
+        for code in codes
+    }
+
+
+def _op(summary: str, ok: str, schema: dict[str, Any] | None, *codes: int, body: Any = None):
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "responses": {ok: {"description": "OK", **(_json(schema) if schema else {})}},
+    }
+    operation["responses"].update(_problems(401, *codes))
+    if body is not None:
+        operation["requestBody"] = {"required": True, **_json(body)}
+    return operation
+
+
+ID = {"name": "dispute_id", "in": "path", "required": True, "schema": {"type": "string"}}
+OFFER_ID = {"name": "offer_id", "in": "path", "required": True, "schema": {"type": "string"}}
+ACTION = {"name": "action", "in": "path", "required": True, "schema": {"type": "string"}}
+PAGING = [
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+]
+IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}
+IF_MATCH = {"name": "If-Match", "in": "header", "schema": {"type": "string"}}
+
+
+def _schemas() -> dict[str, Any]:
+    string = {"type": "string"}
+    date = {"type": "string", "format": "date"}
+    return {
+        "Problem": {
+            "type": "object",
+            "required": ["type", "title", "status"],
+            "properties": {
+                "type": string,
+                "title": string,
+                "status": {"type": "integer"},
+                "detail": string,
+                "errors": {"type": "object", "additionalProperties": string},
+            },
+        },
+        "Money": {
+            "type": "object",
+            "required": ["amount", "currency"],
+            "properties": {
+                "amount": {"type": "string", "examples": ["129.90"]},
+                "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+            },
+            "additionalProperties": False,
+        },
+        "Party": {
+            "type": "object",
+            "required": ["name", "email", "country", "language"],
+            "properties": {
+                "name": string,
+                "email": {"type": "string", "format": "email"},
+                "country": {"type": "string", "pattern": "^[A-Z]{2}$"},
+                "language": string,
+                "address": string,
+                "website": string,
+            },
+            "additionalProperties": False,
+        },
+        "Order": {
+            "type": "object",
+            "required": ["platform", "reference", "ordered_on", "total"],
+            "properties": {
+                "platform": string,
+                "reference": string,
+                "ordered_on": date,
+                "delivered_on": date,
+                "total": _ref("Money"),
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"description": string, "quantity": {"type": "integer"}},
+                    },
+                },
+            },
+            "additionalProperties": False,
+        },
+        "Claim": {
+            "type": "object",
+            "required": ["category", "description", "remedy", "amount"],
+            "properties": {
+                "category": {"enum": list(CATEGORIES)},
+                "description": string,
+                "remedy": {"enum": list(REMEDIES)},
+                "amount": _ref("Money"),
+            },
+            "additionalProperties": False,
+        },
+        "Lodging": {
+            "type": "object",
+            "required": ["respondent", "order", "claim"],
+            "properties": {
+                "claimant": _ref("Party"),
+                "respondent": _ref("Party"),
+                "order": _ref("Order"),
+                "claim": _ref("Claim"),
+                "law": {
+                    "type": "object",
+                    "properties": {
+                        "consumer_chose_merchant_law": {"type": "boolean"},
+                        "merchant_targets_consumer_country": {"type": "boolean"},
+                    },
+                },
+                "language": string,
+                "arbitration_consent": {"type": "boolean"},
+                "transfer_consent": {"type": "boolean"},
+            },
+            "additionalProperties": False,
+        },
+        "Offer": {
+            "type": "object",
+            "properties": {
+                "id": string,
+                "by": {"enum": ["claimant", "respondent"]},
+                "amount": _ref("Money"),
+                "remedy": {"enum": list(REMEDIES)},
+                "terms": string,
+                "performance_due": {"type": ["string", "null"], "format": "date"},
+                "status": {"enum": list(OFFER_STATUSES)},
+                "created_at": {"type": "string", "format": "date-time"},
+            },
+        },
+        "NewOffer": {
+            "type": "object",
+            "required": ["amount", "remedy", "terms"],
+            "properties": {
+                "amount": _ref("Money"),
+                "remedy": {"enum": list(REMEDIES)},
+                "terms": string,
+                "performance_due": date,
+            },
+            "additionalProperties": False,
+        },
+        "Dispute": {
+            "type": "object",
+            "properties": {
+                "id": string,
+                "reference": {"type": "string", "pattern": "^ODR-[0-9]{4}-[0-9]{6}$"},
+                "state": string,
+                "version": {"type": "integer"},
+                "deadline_at": {"type": ["string", "null"], "format": "date-time"},
+                "governing_law": string,
+                "governing_law_rule": string,
+                "claimant": _ref("Party"),
+                "respondent": _ref("Party"),
+                "order": _ref("Order"),
+                "claim": _ref("Claim"),
+                "arbitration_consent": {
+                    "type": "object",
+                    "properties": {
+                        "claimant": {"type": "boolean"},
+                        "respondent": {"type": "boolean"},
+                    },
+                },
+                "mediator": {"type": ["object", "null"]},
+                "arbitrator": {"type": ["object", "null"]},
+                "offers": {"type": "array", "items": _ref("Offer")},
+                "proposal": {"type": ["object", "null"]},
+                "actions": {"type": "array", "items": string},
+                "referral": {"type": ["object", "null"]},
+                "created_at": {"type": "string", "format": "date-time"},
+            },
+        },
+        "DisputePage": {
+            "type": "object",
+            "properties": {
+                "items": {"type": "array", "items": {"type": "object"}},
+                "next_cursor": {"type": ["string", "null"]},
+            },
+        },
+        "Event": {
+            "type": "object",
+            "properties": {
+                "seq": {"type": "integer"},
+                "at": {"type": "string", "format": "date-time"},
+                "actor": string,
+                "kind": string,
+                "data": {"type": "object"},
+                "hash": string,
+            },
+        },
+        "ActionBody": {
+            "type": "object",
+            "description": "Parameters of the action, as declared by the workflow.",
+            "properties": {"reason": string, "note": string},
+        },
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    dispute = _ref("Dispute")
+    paths = {
+        "/api/v1/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "security": [],
+                "responses": {"200": {"description": "OK"}},
+            }
+        },
+        "/api/v1/me": {"get": _op("The caller and their roles", "200", {"type": "object"})},
+        "/api/v1/disputes": {
+            "get": {
+                **_op("Disputes the caller may see", "200", _ref("DisputePage"), 422),
+                "parameters": PAGING,
+            },
+            "post": {
+                **_op(
+                    "Lodge a dispute", "201", dispute, 400, 403, 409, 422, body=_ref("Lodging")
+                ),
+                "parameters": [IDEMPOTENCY],
+            },
+        },
+        "/api/v1/disputes/{dispute_id}": {
+            "get": {**_op("A dispute, with actions", "200", dispute, 404), "parameters": [ID]}
+        },
+        "/api/v1/disputes/{dispute_id}/events": {
+            "get": {
+                **_op("The timeline", "200", _ref("DisputePage"), 404, 422),
+                "parameters": [ID, *PAGING],
+            }
+        },
+        "/api/v1/disputes/{dispute_id}/actions/{action}": {
+            "post": {
+                **_op(
+                    "Fire a workflow action",
+                    "200",
+                    dispute,
+                    400,
+                    403,
+                    404,
+                    409,
+                    412,
+                    422,
+                    body=_ref("ActionBody"),
+                ),
+                "parameters": [ID, ACTION, IDEMPOTENCY, IF_MATCH],
+            }
+        },
+        "/api/v1/disputes/{dispute_id}/offers": {
+            "post": {
+                **_op(
+                    "Make an offer", "201", _ref("Offer"), 400, 403, 404, 409, 422,
+                    body=_ref("NewOffer"),
+                ),
+                "parameters": [ID, IDEMPOTENCY],
+            }
+        },
+    }
+    for decision in ("accept", "reject"):
+        paths[f"/api/v1/disputes/{{dispute_id}}/offers/{{offer_id}}/{decision}"] = {
+            "post": {
+                **_op(f"{decision.title()} an offer", "200", dispute, 403, 404, 409, 412, 422),
+                "parameters": [ID, OFFER_ID, IDEMPOTENCY, IF_MATCH],
+            }
+        }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "ODR API", "version": "1"},
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+        "paths": paths,
+    }

@@ -1,0 +1,239 @@
+"""The JSON API, v1. Thin: parse, call a service, shape the answer."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request, url_for
+from flask_babel import gettext as _
+
+from odr.api.auth import token_required
+from odr.api.idempotency import idempotent
+from odr.api.openapi import openapi_document
+from odr.api.problems import problem
+from odr.cases import services as cases
+from odr.cases.schemas import case_to_api, event_to_api, offer_to_api
+from odr.errors import NotFound
+from odr.negotiation import services as negotiation
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+MAX_LIMIT = 100
+
+
+def json_body() -> Any:
+    """The request's JSON; a problem 400 is raised by the caller when it is not JSON."""
+    if not request.is_json:
+        return None
+    return request.get_json(silent=True)
+
+
+def _malformed() -> Response:
+    return problem(
+        400,
+        _("Malformed request body."),
+        _("Send a JSON object with 'Content-Type: application/json'."),
+        errors={"body": _("Not a JSON object.")},
+    )
+
+
+def _page_params() -> tuple[int, int | None] | Response:
+    raw_limit = request.args.get("limit", "50")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        return problem(
+            422,
+            _("Some fields are invalid."),
+            errors={"limit": _("Must be a whole number from 1 to %(max)d.", max=MAX_LIMIT)},
+        )
+    cursor = request.args.get("cursor")
+    after = None
+    if cursor:
+        try:
+            after = int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            return problem(
+                422, _("Some fields are invalid."), errors={"cursor": _("Unknown cursor.")}
+            )
+    return int(raw_limit), after
+
+
+def _cursor(value: int) -> str:
+    return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
+
+
+class _BadIfMatch(Exception):
+    pass
+
+
+def _expected_version() -> int | None:
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    value = header.strip().strip('"').removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise _BadIfMatch()
+    return int(value)
+
+
+def _dispute_response(public_id: str, status: int = 200) -> Response:
+    view = cases.view_case(g.api_user, public_id)
+    body = case_to_api(view.case, offers=view.offers, actions=view.actions, neutrals=view.users)
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["ETag"] = f'"{view.case.version}"'
+    if status == 201:
+        response.headers["Location"] = url_for("api.get_dispute", dispute_id=view.case.public_id)
+    return response
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document())
+
+
+@bp.get("/me")
+@token_required
+def me() -> Response:
+    user = g.api_user
+    return jsonify(
+        {
+            "id": user.id,
+            "email": user.email,
+            "name": user.name,
+            "roles": [user.role],
+            "country": user.country,
+            "language": user.language,
+        }
+    )
+
+
+@bp.post("/disputes")
+@token_required
+@idempotent
+def lodge() -> Response:
+    body = json_body()
+    if not isinstance(body, dict):
+        return _malformed()
+    case = cases.lodge_dispute(filer=g.api_user, body=body)
+    return _dispute_response(case.public_id, 201)
+
+
+@bp.get("/disputes")
+@token_required
+def list_disputes() -> Response:
+    page = _page_params()
+    if isinstance(page, Response):
+        return page
+    limit, after = page
+    rows = cases.list_cases(g.api_user, limit=limit + 1, after_id=after)
+    items = [
+        {
+            "id": case.public_id,
+            "reference": case.reference,
+            "state": case.state,
+            "version": case.version,
+            "deadline_at": case.deadline_at.isoformat() if case.deadline_at else None,
+            "respondent": {"name": case.respondent_name, "country": case.respondent_country},
+            "created_at": case.created_at.isoformat(),
+        }
+        for case in rows[:limit]
+    ]
+    next_cursor = _cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return jsonify({"items": items, "next_cursor": next_cursor})
+
+
+@bp.get("/disputes/<dispute_id>")
+@token_required
+def get_dispute(dispute_id: str) -> Response:
+    return _dispute_response(dispute_id)
+
+
+@bp.get("/disputes/<dispute_id>/events")
+@token_required
+def list_events(dispute_id: str) -> Response:
+    page = _page_params()
+    if isinstance(page, Response):
+        return page
+    limit, after = page
+    events = cases.list_events(g.api_user, dispute_id, limit=limit + 1, after_seq=after or 0)
+    next_cursor = _cursor(events[limit - 1].seq) if len(events) > limit else None
+    return jsonify({"items": [event_to_api(e) for e in events[:limit]], "next_cursor": next_cursor})
+
+
+def _action_body() -> dict[str, Any] | Response:
+    if not request.get_data(cache=True):
+        return {}
+    body = json_body()
+    if not isinstance(body, dict):
+        return _malformed()
+    return body
+
+
+@bp.post("/disputes/<dispute_id>/actions/<action>")
+@token_required
+@idempotent
+def fire_action(dispute_id: str, action: str) -> Response:
+    body = _action_body()
+    if isinstance(body, Response):
+        return body
+    case = cases.find_case(g.api_user, dispute_id)
+    spec = cases.action_spec(case, action)
+    unknown = set(body) - set(spec.get("params", []))
+    if unknown:
+        return problem(
+            422,
+            _("Some fields are invalid."),
+            errors={field: _("Unknown field.") for field in sorted(unknown)},
+        )
+    try:
+        version = _expected_version()
+    except _BadIfMatch:
+        return problem(422, _("Some fields are invalid."), errors={"If-Match": _("Not a version.")})
+    cases.fire(case, action, g.api_user, expected_version=version, **body)
+    return _dispute_response(dispute_id)
+
+
+@bp.post("/disputes/<dispute_id>/offers")
+@token_required
+@idempotent
+def make_offer(dispute_id: str) -> Response:
+    body = json_body()
+    if not isinstance(body, dict):
+        return _malformed()
+    case = cases.find_case(g.api_user, dispute_id)
+    offer = negotiation.make_offer(case, g.api_user, body)
+    return jsonify(offer_to_api(offer)), 201
+
+
+@bp.post("/disputes/<dispute_id>/offers/<offer_id>/accept")
+@token_required
+@idempotent
+def accept_offer(dispute_id: str, offer_id: str) -> Response:
+    return _answer_offer(dispute_id, offer_id, negotiation.accept_offer)
+
+
+@bp.post("/disputes/<dispute_id>/offers/<offer_id>/reject")
+@token_required
+@idempotent
+def reject_offer(dispute_id: str, offer_id: str) -> Response:
+    return _answer_offer(dispute_id, offer_id, negotiation.reject_offer)
+
+
+def _answer_offer(dispute_id: str, offer_id: str, answer: Any) -> Response:
+    body = _action_body()
+    if isinstance(body, Response):
+        return body
+    if body:
+        return problem(
+            422,
+            _("Some fields are invalid."),
+            errors={field: _("Unknown field.") for field in sorted(body)},
+        )
+    try:
+        version = _expected_version()
+    except _BadIfMatch:
+        return problem(422, _("Some fields are invalid."), errors={"If-Match": _("Not a version.")})
+    case = cases.find_case(g.api_user, dispute_id)
+    answer(case, g.api_user, offer_id, expected_version=version)
+    return _dispute_response(dispute_id)

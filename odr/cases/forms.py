@@ -1,0 +1,74 @@
+"""Turning the flat fields of the web forms into the same bodies the API takes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+ITEM_ROWS = 3
+
+
+def _text(form: MultiDict, name: str) -> str | None:
+    value = form.get(name, "")
+    return value if value.strip() else None
+
+
+def _money(form: MultiDict, prefix: str) -> dict[str, Any] | None:
+    amount, currency = _text(form, f"{prefix}.amount"), _text(form, f"{prefix}.currency")
+    if amount is None and currency is None:
+        return None
+    return {"amount": amount or "", "currency": currency or ""}
+
+
+def _party(form: MultiDict, prefix: str, *, website: bool = False) -> dict[str, Any]:
+    names = ["name", "email", "country", "language", "address"] + (["website"] if website else [])
+    return {name: _text(form, f"{prefix}.{name}") for name in names}
+
+
+def lodging_body_from_form(form: MultiDict) -> dict[str, Any]:
+    items = []
+    for row in range(ITEM_ROWS):
+        description = _text(form, f"order.items.{row}.description")
+        if description:
+            quantity = form.get(f"order.items.{row}.quantity", "1").strip() or "1"
+            items.append(
+                {"description": description, "quantity": int(quantity) if quantity.isdigit() else 0}
+            )
+    body = {
+        "respondent": _party(form, "respondent", website=True),
+        "order": {
+            "platform": _text(form, "order.platform"),
+            "reference": _text(form, "order.reference"),
+            "ordered_on": _text(form, "order.ordered_on"),
+            "delivered_on": _text(form, "order.delivered_on"),
+            "total": _money(form, "order.total"),
+            "items": items,
+        },
+        "claim": {
+            "category": _text(form, "claim.category"),
+            "description": _text(form, "claim.description"),
+            "remedy": _text(form, "claim.remedy"),
+            "amount": _money(form, "claim.amount"),
+        },
+        "law": {
+            "consumer_chose_merchant_law": form.get("law.consumer_chose_merchant_law") == "yes",
+            "merchant_targets_consumer_country": form.get("law.merchant_targets_consumer_country")
+            != "no",
+        },
+        "language": _text(form, "language"),
+        "arbitration_consent": form.get("arbitration_consent") == "yes",
+        "transfer_consent": form.get("transfer_consent") == "yes",
+    }
+    if form.get("claimant.email") is not None:
+        body["claimant"] = _party(form, "claimant")
+    return body
+
+
+def offer_body_from_form(form: MultiDict) -> dict[str, Any]:
+    return {
+        "amount": _money(form, "amount"),
+        "remedy": _text(form, "remedy"),
+        "terms": _text(form, "terms"),
+        "performance_due": _text(form, "performance_due"),
+    }

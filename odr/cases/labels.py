@@ -1,0 +1,54 @@
+"""Translated names of the lists a case draws from, for pages and e-mails."""
+
+from flask_babel import lazy_gettext as _l
+
+CATEGORY_LABELS = {
+    "not_received": _l("Goods or service not received"),
+    "not_as_described": _l("Not as described"),
+    "defective": _l("Defective or damaged"),
+    "refund_not_paid": _l("Refund promised but not paid"),
+    "unauthorized_charge": _l("Charge I did not authorise"),
+    "counterfeit": _l("Counterfeit goods"),
+    "other": _l("Something else"),
+}
+REMEDY_LABELS = {
+    "refund": _l("Full refund"),
+    "partial_refund": _l("Partial refund"),
+    "replacement": _l("Replacement"),
+    "repair": _l("Repair"),
+    "return_and_refund": _l("Return and refund"),
+    "other": _l("Something else"),
+}
+FLAG_LABELS = {
+    "possible_duplicate": _l("Possible duplicate of an open dispute about the same order"),
+    "claim_above_ceiling": _l("The claim is above the ceiling for direct admission"),
+    "claim_above_order_total": _l("The claim is more than the order total"),
+}
+FOREIGN_LAW_NOTES = {
+    "no_partner_handled_at_home": _l(
+        "No partner agency covers the governing-law country yet, so the dispute is handled here."
+    ),
+    "no_transfer_consent": _l(
+        "The claimant did not agree to a transfer abroad, so the dispute is handled here."
+    ),
+}
+OFFER_STATUS_LABELS = {
+    "open": _l("Open"),
+    "accepted": _l("Accepted"),
+    "rejected": _l("Rejected"),
+    "superseded": _l("Superseded"),
+    "expired": _l("Expired"),
+}
+PARTY_LABELS = {
+    "claimant": _l("Consumer"),
+    "respondent": _l("Merchant"),
+    "mediator": _l("Mediator"),
+    "arbitrator": _l("Arbitrator"),
+    "case_manager": _l("Case manager"),
+    "partner": _l("Partner agency"),
+    "system": _l("ODR system"),
+}
+EVENT_LABELS = {
+    "lodged": _l("Dispute lodged"),
+    "reminder": _l("Deadline reminder sent"),
+}

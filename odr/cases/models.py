@@ -1,0 +1,159 @@
+"""The Case aggregate: parties, order, claim, consents, state, and its append-only event log."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from odr import clock
+from odr.accounts.models import User
+from odr.db import UTCDateTime, new_uuid
+from odr.extensions import db
+
+STATES = (
+    "filed",
+    "negotiation",
+    "mediation",
+    "arbitration",
+    "settled",
+    "awarded",
+    "referred",
+    "with_partner",
+    "resolved",
+    "unresolved",
+    "non_compliant",
+    "withdrawn",
+    "rejected",
+)
+CATEGORIES = (
+    "not_received",
+    "not_as_described",
+    "defective",
+    "refund_not_paid",
+    "unauthorized_charge",
+    "counterfeit",
+    "other",
+)
+REMEDIES = ("refund", "partial_refund", "replacement", "repair", "return_and_refund", "other")
+
+
+class Case(db.Model):
+    __tablename__ = "cases"
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("state").in_(STATES), name="state_known"),
+        sa.CheckConstraint(sa.column("claim_category").in_(CATEGORIES), name="category_known"),
+        sa.CheckConstraint(sa.column("claim_remedy").in_(REMEDIES), name="remedy_known"),
+        sa.CheckConstraint("order_total_minor > 0", name="order_total_positive"),
+        sa.CheckConstraint("claim_amount_minor > 0", name="claim_amount_positive"),
+        sa.Index("ix_cases_claimant_user_id_id", "claimant_user_id", "id"),
+        sa.Index("ix_cases_respondent_email_id", "respondent_email", "id"),
+        sa.Index("ix_cases_state_deadline_at", "state", "deadline_at"),
+        sa.Index("ix_cases_order", "respondent_email", "order_reference"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(sa.String(36), unique=True, default=new_uuid)
+    reference: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    workflow: Mapped[str] = mapped_column(sa.String(40))
+    workflow_version: Mapped[int]
+    state: Mapped[str] = mapped_column(sa.String(20))
+    version: Mapped[int] = mapped_column(default=1)
+    state_entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    respondent_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    governing_law: Mapped[str] = mapped_column(sa.String(2))
+    governing_law_rule: Mapped[str] = mapped_column(sa.String(60))
+    consumer_chose_merchant_law: Mapped[bool] = mapped_column(default=False)
+    merchant_targets_consumer_country: Mapped[bool] = mapped_column(default=True)
+    screening_flags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+
+    claimant_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    filed_by_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    claimant_name: Mapped[str] = mapped_column(sa.String(200))
+    claimant_email: Mapped[str] = mapped_column(sa.String(254))
+    claimant_country: Mapped[str] = mapped_column(sa.String(2))
+    claimant_language: Mapped[str] = mapped_column(sa.String(20))
+    claimant_address: Mapped[str | None] = mapped_column(sa.String(500))
+
+    respondent_name: Mapped[str] = mapped_column(sa.String(200))
+    respondent_email: Mapped[str] = mapped_column(sa.String(254))
+    respondent_country: Mapped[str] = mapped_column(sa.String(2))
+    respondent_language: Mapped[str] = mapped_column(sa.String(20))
+    respondent_address: Mapped[str | None] = mapped_column(sa.String(500))
+    respondent_website: Mapped[str | None] = mapped_column(sa.String(500))
+
+    order_platform: Mapped[str] = mapped_column(sa.String(200))
+    order_reference: Mapped[str] = mapped_column(sa.String(100))
+    ordered_on: Mapped[date]
+    delivered_on: Mapped[date | None]
+    order_total_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    order_currency: Mapped[str] = mapped_column(sa.String(3))
+    order_items: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+
+    claim_category: Mapped[str] = mapped_column(sa.String(30))
+    claim_description: Mapped[str] = mapped_column(sa.Text)
+    claim_remedy: Mapped[str] = mapped_column(sa.String(30))
+    claim_amount_minor: Mapped[int] = mapped_column(sa.BigInteger)
+    claim_currency: Mapped[str] = mapped_column(sa.String(3))
+
+    claimant_arbitration_consent: Mapped[bool] = mapped_column(default=False)
+    respondent_arbitration_consent: Mapped[bool] = mapped_column(default=False)
+    transfer_consent: Mapped[bool] = mapped_column(default=False)
+    transfer_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    performance_due: Mapped[date | None]
+    performance_declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    breach_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    mediator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    arbitrator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    event_count: Mapped[int] = mapped_column(default=0)
+    event_head: Mapped[str] = mapped_column(sa.String(64), default="0" * 64)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    mediator: Mapped[User | None] = relationship(foreign_keys=[mediator_id], lazy="raise")
+    arbitrator: Mapped[User | None] = relationship(foreign_keys=[arbitrator_id], lazy="raise")
+
+
+class Event(db.Model):
+    """One entry of a case's append-only, hash-chained log. Data holds ids and amounts only."""
+
+    __tablename__ = "events"
+    __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_events_case_id_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="RESTRICT"))
+    seq: Mapped[int]
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    actor_role: Mapped[str] = mapped_column(sa.String(20))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class CaseNote(db.Model):
+    """Free text given with an action (a reason, a note), kept out of the event chain."""
+
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class ReferenceCounter(db.Model):
+    """The last reference number handed out per year; incremented atomically by upsert."""
+
+    __tablename__ = "reference_counters"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_value: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,441 @@
+"""The rules of a case: lodging, the single `fire` service, deadlines, and reading cases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
+
+from odr import clock
+from odr.accounts.models import User
+from odr.cases.events import append_event
+from odr.cases.guards import GuardContext
+from odr.cases.models import Case, CaseNote, Event, ReferenceCounter
+from odr.cases.schemas import parse_lodging
+from odr.db import write_transaction
+from odr.delivery.queue import schedule_delivery
+from odr.delivery.services import queue_mail
+from odr.errors import Conflict, Forbidden, NotFound, StaleVersion
+from odr.extensions import db
+from odr.policy import available_actions, case_role, decide, visible_cases
+from odr.referrals.law import LawFacts, governing_law
+from odr.workflow import Transition, get_workflow
+
+OPEN_STATES = ("filed", "negotiation", "mediation", "arbitration", "referred", "with_partner")
+
+# What an action does beyond the state change, inside the same transaction: action -> effect.
+# An effect returns the event data to record (ids and amounts only).
+Effect = Callable[[GuardContext, Transition], dict[str, Any]]
+EFFECTS: dict[str, Effect] = {}
+# Checks of an action's parameters before anything is written: action -> checker.
+PARAMETERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def effect(action: str) -> Callable[[Effect], Effect]:
+    def register(function: Effect) -> Effect:
+        EFFECTS[action] = function
+        return function
+
+    return register
+
+
+def parameters(action: str) -> Callable:
+    def register(function: Callable) -> Callable:
+        PARAMETERS[action] = function
+        return function
+
+    return register
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+
+def find_case(user: Any, public_id: str) -> Case:
+    """The case, if the user may see it; otherwise NotFound, never a hint that it exists."""
+    case = db.session.scalar(visible_cases(user).where(Case.public_id == public_id))
+    if case is None:
+        raise NotFound()
+    return case
+
+
+def load_offers(case: Case) -> list[Any]:
+    from odr.negotiation.models import Offer
+
+    return list(
+        db.session.scalars(sa.select(Offer).where(Offer.case_id == case.id).order_by(Offer.id))
+    )
+
+
+def load_events(case: Case) -> list[Event]:
+    return list(
+        db.session.scalars(sa.select(Event).where(Event.case_id == case.id).order_by(Event.seq))
+    )
+
+
+def load_users(ids: set[int | None]) -> dict[int, User]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(wanted)))}
+
+
+@dataclass
+class CaseView:
+    """Everything a page or an API answer shows of one case, loaded in a fixed number of queries."""
+
+    case: Case
+    role: str
+    offers: list[Any]
+    actions: list[str]
+    users: dict[int, User]
+    events: list[Event] | None = None
+    notes: dict[int, str] | None = None
+
+
+def view_case(user: Any, public_id: str, *, with_events: bool = False) -> CaseView:
+    case = find_case(user, public_id)
+    offers = load_offers(case)
+    events = load_events(case) if with_events else None
+    ids = {case.mediator_id, case.arbitrator_id}
+    ids |= {event.actor_id for event in events or []}
+    users = load_users(ids)
+    notes = None
+    if with_events:
+        rows = db.session.execute(
+            sa.select(CaseNote.id, CaseNote.body).where(CaseNote.case_id == case.id)
+        )
+        notes = dict(rows.tuples().all())
+    role = case_role(user, case)
+    ctx = GuardContext(case=case, actor=user, role=role, offers=offers)
+    actions = available_actions(get_workflow(case.workflow, case.workflow_version), ctx)
+    return CaseView(case, role, offers, actions, users, events, notes)
+
+
+def list_events(user: Any, public_id: str, *, limit: int, after_seq: int = 0) -> list[Event]:
+    case = find_case(user, public_id)
+    return list(
+        db.session.scalars(
+            sa.select(Event)
+            .where(Event.case_id == case.id, Event.seq > after_seq)
+            .order_by(Event.seq)
+            .limit(limit)
+        )
+    )
+
+
+# Offers have their own endpoints and bodies; the actions endpoint does not take them.
+ACTIONS_WITH_OWN_ENDPOINT = ("make_offer", "accept_offer", "reject_offer")
+
+
+def action_spec(case: Case, action: str) -> dict[str, Any]:
+    """The declared parameters of an action fired by name; unknown actions are NotFound."""
+    workflow = get_workflow(case.workflow, case.workflow_version)
+    spec = workflow.actions.get(action)
+    if spec is None or action in ACTIONS_WITH_OWN_ENDPOINT:
+        raise NotFound("unknown action")
+    return spec
+
+
+def list_cases(user: Any, *, limit: int = 50, after_id: int | None = None) -> list[Case]:
+    """Newest first, by keyset on the id."""
+    query = visible_cases(user).order_by(Case.id.desc()).limit(limit)
+    if after_id is not None:
+        query = query.where(Case.id < after_id)
+    return list(db.session.scalars(query))
+
+
+# ---- writing ---------------------------------------------------------------------------------
+
+
+def lock_case(case_id: int) -> Case:
+    """Take the case row for writing: FOR UPDATE on PostgreSQL; SQLite already holds the lock."""
+    return db.session.execute(
+        sa.select(Case)
+        .where(Case.id == case_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def next_reference(year: int) -> str:
+    """`ODR-YYYY-NNNNNN`, from a counter incremented atomically by an upsert."""
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    statement = (
+        insert(ReferenceCounter)
+        .values(year=year, last_value=1)
+        .on_conflict_do_update(
+            index_elements=[ReferenceCounter.year],
+            set_={"last_value": ReferenceCounter.last_value + 1},
+        )
+        .returning(ReferenceCounter.last_value)
+    )
+    number = db.session.execute(statement).scalar_one()
+    return f"ODR-{year}-{number:06d}"
+
+
+def _screening_flags(columns: dict[str, Any]) -> list[str]:
+    flags = []
+    duplicate = db.session.scalar(
+        sa.select(Case.id)
+        .where(
+            Case.respondent_email == columns["respondent_email"],
+            Case.order_reference == columns["order_reference"],
+            Case.state.in_(OPEN_STATES),
+        )
+        .limit(1)
+    )
+    if duplicate is not None:
+        flags.append("possible_duplicate")
+    ceilings = current_app.config["CLAIM_CEILINGS"]
+    ceiling = ceilings.get(columns["claim_currency"])
+    if ceiling is not None and columns["claim_amount_minor"] > ceiling:
+        flags.append("claim_above_ceiling")
+    if (
+        columns["claim_currency"] == columns["order_currency"]
+        and columns["claim_amount_minor"] > columns["order_total_minor"]
+    ):
+        flags.append("claim_above_order_total")
+    return flags
+
+
+def lodge_dispute(*, filer: User, body: Any) -> Case:
+    """Validate, screen and record a new dispute; notify the respondent after commit."""
+    if filer.role not in ("consumer", "platform"):
+        raise Forbidden("only consumers and platforms lodge disputes")
+    columns = parse_lodging(body, filer=filer)
+    workflow = get_workflow("dispute")
+    now = clock.now()
+    law, rule = governing_law(
+        LawFacts(
+            consumer_country=columns["claimant_country"],
+            merchant_country=columns["respondent_country"],
+            consumer_chose_merchant_law=columns["consumer_chose_merchant_law"],
+            merchant_targets_consumer_country=columns["merchant_targets_consumer_country"],
+        )
+    )
+    with write_transaction(db.session):
+        flags = _screening_flags(columns)
+        foreign = law != current_app.config["HOME_COUNTRY"]
+        # No partner agencies exist yet (issue 7), so a foreign-law case is handled at home.
+        state = "filed" if flags else "negotiation"
+        case = Case(
+            **columns,
+            reference=next_reference(now.year),
+            workflow=workflow.name,
+            workflow_version=workflow.version,
+            state=state,
+            state_entered_at=now,
+            governing_law=law,
+            governing_law_rule=rule,
+            screening_flags=flags,
+            claimant_user_id=filer.id if filer.role == "consumer" else None,
+            filed_by_user_id=filer.id,
+            transfer_consent_at=now if columns["transfer_consent"] else None,
+            created_at=now,
+        )
+        case.deadline_at = next_deadline(case, workflow.states[state])
+        db.session.add(case)
+        db.session.flush()
+        note = None
+        if foreign:
+            note = "no_partner_handled_at_home" if columns["transfer_consent"] else "no_transfer_consent"
+        append_event(
+            case,
+            kind="lodged",
+            actor=filer,
+            role="claimant",
+            data={
+                "state": state,
+                "governing_law": law,
+                "governing_law_rule": rule,
+                "screening_flags": flags,
+                "foreign_law_note": note,
+                "claim_amount": case.claim_amount_minor,
+                "currency": case.claim_currency,
+            },
+        )
+        queue_mail(
+            to=case.respondent_email,
+            language=case.respondent_language,
+            template="dispute_lodged",
+            key=f"lodged:{case.public_id}:respondent",
+            case_id=case.id,
+            case=case,
+        )
+    schedule_delivery()
+    return case
+
+
+def next_deadline(case: Case, state: dict[str, Any]) -> datetime | None:
+    """When the next timer of a case fires, from the deadline rules of its state."""
+    deadline = state.get("deadline")
+    if not deadline:
+        return None
+    if deadline.get("performance_due") and case.performance_due is not None:
+        return datetime.combine(case.performance_due, time.min, tzinfo=UTC)
+    days = deadline["days"]
+    if deadline.get("answered_days") and case.respondent_answered_at is not None:
+        days = deadline["answered_days"]
+    return case.state_entered_at + timedelta(days=days)
+
+
+def fire(
+    case: Case,
+    action: str,
+    actor: User | None,
+    *,
+    expected_version: int | None = None,
+    **params: Any,
+) -> Case:
+    """The only way a case changes state. Checks, fires, records and commits as one transaction."""
+    workflow = get_workflow(case.workflow, case.workflow_version)
+    if action not in workflow.actions:
+        raise NotFound("unknown action")
+    checker = PARAMETERS.get(action)
+    if checker is not None:
+        params = checker(params)
+    with write_transaction(db.session):
+        case = lock_case(case.id)
+        if expected_version is not None and case.version != expected_version:
+            if case_role(actor, case) is None:
+                raise NotFound()
+            raise StaleVersion("the dispute has changed since you read it")
+        _fire_locked(case, action, actor, params)
+    schedule_delivery()
+    return case
+
+
+def _fire_locked(case: Case, action: str, actor: User | None, params: dict[str, Any]) -> None:
+    workflow = get_workflow(case.workflow, case.workflow_version)
+    role = case_role(actor, case)
+    if role is None:
+        raise NotFound()
+    ctx = GuardContext(case=case, actor=actor, role=role, params=params, offers=load_offers(case))
+    decision = decide(workflow, ctx, action)
+    if decision.reason == "forbidden":
+        raise Forbidden(action)
+    if not decision.allowed:
+        raise Conflict(decision.reason, action=action, state=case.state)
+    before = case.state
+    if not workflow.machine.events[action].trigger(case, ctx=ctx):
+        raise Conflict("guard", action=action, state=case.state)
+    data = {"from": before, "to": case.state}
+    data |= EFFECTS[action](ctx, decision.transition) if action in EFFECTS else {}
+    data |= _record_notes(case, actor, params)
+    if case.state != before:
+        case.state_entered_at = clock.now()
+        _notify_parties_of_state(case, actor)
+    case.deadline_at = next_deadline(case, workflow.states[case.state])
+    case.version += 1
+    append_event(case, kind=action, actor=actor, role=role, data=data)
+
+
+def fire_timeout(case_id: int) -> int:
+    """Act on one case's passed deadline as the `system` actor; 0 when it is not due (any more)."""
+    with write_transaction(db.session):
+        case = lock_case(case_id)
+        if case.deadline_at is None or case.deadline_at > clock.now():
+            return 0
+        workflow = get_workflow(case.workflow, case.workflow_version)
+        deadline = workflow.states[case.state]["deadline"]
+        if deadline.get("timeout"):
+            _fire_locked(case, deadline["timeout"], None, {})
+        else:
+            _remind(case, deadline["remind"])
+            case.deadline_at = case.deadline_at + timedelta(days=deadline["days"])
+            case.version += 1
+            append_event(
+                case, kind="reminder", actor=None, role="system", data={"to": deadline["remind"]}
+            )
+    schedule_delivery()
+    return 1
+
+
+def _remind(case: Case, roles: list[str]) -> None:
+    recipients: list[User] = []
+    if "case_manager" in roles:
+        recipients += db.session.scalars(
+            sa.select(User).where(User.role == "case_manager", User.active.is_(True))
+        ).all()
+    for role in ("mediator", "arbitrator"):
+        if role in roles and getattr(case, f"{role}_id"):
+            recipients.append(db.session.get(User, getattr(case, f"{role}_id")))
+    for user in recipients:
+        queue_mail(
+            to=user.email,
+            language=user.language,
+            template="deadline_reminder",
+            key=f"reminder:{case.public_id}:{case.event_count + 1}:{user.id}",
+            case_id=case.id,
+            case=case,
+        )
+
+
+def _notify_parties_of_state(case: Case, actor: User | None) -> None:
+    recipients = (
+        ("claimant", case.claimant_email, case.claimant_language),
+        ("respondent", case.respondent_email, case.respondent_language),
+    )
+    for party, email, language in recipients:
+        if actor is not None and actor.email == email:
+            continue
+        queue_mail(
+            to=email,
+            language=language,
+            template="state_changed",
+            key=f"state:{case.public_id}:{case.event_count + 1}:{party}",
+            case_id=case.id,
+            case=case,
+        )
+
+
+def validate_reason(params: dict[str, Any], field: str = "reason", required: bool = False) -> dict:
+    from odr.validation import FieldReader
+
+    reader = FieldReader()
+    value = reader.string(params, field, field, max_length=2000, required=required, multiline=True)
+    reader.raise_if_errors()
+    return {**params, field: value}
+
+
+for _action in ("reject",):
+    parameters(_action)(lambda p: validate_reason(p, required=True))
+for _action in ("escalate", "withdraw"):
+    parameters(_action)(validate_reason)
+for _action in ("fail_mediation", "declare_performance", "report_breach"):
+    parameters(_action)(lambda p: validate_reason(p, "note"))
+
+
+@effect("consent_to_arbitration")
+def _record_consent(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
+    setattr(ctx.case, f"{ctx.role}_arbitration_consent", True)
+    return {"party": ctx.role}
+
+
+@effect("declare_performance")
+def _record_performance(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
+    ctx.case.performance_declared_at = clock.now()
+    return {}
+
+
+@effect("report_breach")
+def _record_breach(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
+    ctx.case.breach_reported_at = clock.now()
+    return {}
+
+
+def _record_notes(case: Case, actor: User | None, params: dict[str, Any]) -> dict[str, int]:
+    ids = {}
+    for field in ("reason", "note"):
+        if params.get(field):
+            note = CaseNote(case_id=case.id, author_id=actor.id if actor else None, body=params[field])
+            db.session.add(note)
+            db.session.flush()
+            ids[f"{field}_id"] = note.id
+    return ids

@@ -1,0 +1,134 @@
+"""Pages of a dispute: my disputes, lodging, and the dispute itself with its actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from odr.cases import services
+from odr.cases.forms import lodging_body_from_form, offer_body_from_form
+from odr.cases.models import CATEGORIES, REMEDIES
+from odr.errors import ValidationError
+from odr.money import CURRENCIES
+from odr.negotiation import services as negotiation
+from odr.referrals.law import rule_reason
+from odr.validation import COUNTRIES
+
+bp = Blueprint("cases", __name__)
+
+
+@bp.get("/")
+def home() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("cases.my_disputes"))
+    return render_template("home.html")
+
+
+@bp.get("/disputes")
+@login_required
+def my_disputes() -> Any:
+    after = request.args.get("after", type=int)
+    rows = services.list_cases(current_user, limit=51, after_id=after)
+    return render_template(
+        "cases/list.html",
+        cases=rows[:50],
+        next_after=rows[49].id if len(rows) > 50 else None,
+    )
+
+
+def _lodging_choices() -> dict[str, Any]:
+    return {
+        "categories": CATEGORIES,
+        "remedies": REMEDIES,
+        "countries": sorted(COUNTRIES),
+        "currencies": sorted(CURRENCIES),
+    }
+
+
+@bp.route("/disputes/new", methods=["GET", "POST"])
+@login_required
+def lodge() -> Any:
+    if current_user.role not in ("consumer", "platform"):
+        abort(403)
+    errors: dict[str, Any] = {}
+    form = request.form
+    if request.method == "POST":
+        try:
+            case = services.lodge_dispute(filer=current_user, body=lodging_body_from_form(form))
+        except ValidationError as error:
+            errors = error.errors
+        else:
+            flash(_("Your dispute %(reference)s has been lodged.", reference=case.reference), "ok")
+            return redirect(url_for("cases.dispute", dispute_id=case.public_id))
+    status = 422 if errors else 200
+    return (
+        render_template("cases/lodge.html", errors=errors, form=form, **_lodging_choices()),
+        status,
+    )
+
+
+def _dispute_page(dispute_id: str, errors: dict | None = None, status: int = 200) -> Any:
+    view = services.view_case(current_user, dispute_id, with_events=True)
+    page = render_template(
+        "cases/dispute.html",
+        view=view,
+        case=view.case,
+        law_reason=rule_reason(view.case.governing_law_rule),
+        remedies=REMEDIES,
+        currencies=sorted(CURRENCIES),
+        errors=errors or {},
+        form=request.form,
+    )
+    return page, status
+
+
+@bp.get("/disputes/<dispute_id>")
+@login_required
+def dispute(dispute_id: str) -> Any:
+    return _dispute_page(dispute_id)
+
+
+@bp.post("/disputes/<dispute_id>/actions/<action>")
+@login_required
+def fire_action(dispute_id: str, action: str) -> Any:
+    case = services.find_case(current_user, dispute_id)
+    spec = services.action_spec(case, action)
+    params = {name: request.form[name] for name in spec.get("params", []) if request.form.get(name)}
+    try:
+        services.fire(case, action, current_user, expected_version=_form_version(), **params)
+    except ValidationError as error:
+        for field, message in error.errors.items():
+            flash(f"{field}: {message}", "error")
+    return redirect(url_for("cases.dispute", dispute_id=dispute_id))
+
+
+@bp.post("/disputes/<dispute_id>/offers")
+@login_required
+def make_offer(dispute_id: str) -> Any:
+    case = services.find_case(current_user, dispute_id)
+    try:
+        negotiation.make_offer(case, current_user, offer_body_from_form(request.form))
+    except ValidationError as error:
+        return _dispute_page(dispute_id, error.errors, 422)
+    flash(_("Your offer has been sent."), "ok")
+    return redirect(url_for("cases.dispute", dispute_id=dispute_id))
+
+
+@bp.post("/disputes/<dispute_id>/offers/<offer_id>/<decision>")
+@login_required
+def answer_offer(dispute_id: str, offer_id: str, decision: str) -> Any:
+    answers = {"accept": negotiation.accept_offer, "reject": negotiation.reject_offer}
+    if decision not in answers:
+        abort(404)
+    case = services.find_case(current_user, dispute_id)
+    answers[decision](case, current_user, offer_id, expected_version=_form_version())
+    flash(_("The offer was accepted.") if decision == "accept" else _("The offer was rejected."))
+    return redirect(url_for("cases.dispute", dispute_id=dispute_id))
+
+
+def _form_version() -> int | None:
+    value = request.form.get("version", "")
+    return int(value) if value.isdigit() else None

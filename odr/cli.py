@@ -1,0 +1,178 @@
+"""`flask --app app odr ...`: every command that creates something takes `--json`.
+
+With `--json` exactly one JSON object goes to standard output; the human line goes to standard
+error. Secrets and tokens are shown once.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+from flask.cli import AppGroup
+
+from odr.errors import ValidationError
+
+odr_cli = AppGroup("odr", help="ODR administration.")
+
+
+def _report(as_json: bool, data: dict[str, Any], human: str) -> None:
+    click.echo(human, err=True)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+
+
+def _fail(error: ValidationError) -> None:
+    for field, message in error.errors.items():
+        click.echo(f"error: {field}: {message}", err=True)
+    sys.exit(2)
+
+
+@odr_cli.command("create-user")
+@click.option("--email", required=True)
+@click.option("--role", required=True)
+@click.option("--name", required=True)
+@click.option("--country", required=True)
+@click.option("--language", required=True)
+@click.option("--languages", default="", help="Languages spoken, comma-separated (neutrals).")
+@click.option("--password", default=None, help="Omit to generate one, printed once.")
+@click.option("--partner", "partner_id", default=None, help="The partner agency (partner users).")
+@click.option("--json", "as_json", is_flag=True)
+def create_user_command(
+    email: str,
+    role: str,
+    name: str,
+    country: str,
+    language: str,
+    languages: str,
+    password: str | None,
+    partner_id: str | None,
+    as_json: bool,
+) -> None:
+    """Create an account (its e-mail counts as verified)."""
+    import secrets
+
+    from odr.accounts.services import create_user
+
+    if partner_id is not None:
+        click.echo("error: --partner: partner agencies arrive with referrals (issue 7)", err=True)
+        sys.exit(2)
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    try:
+        user = create_user(
+            email=email,
+            name=name,
+            role=role,
+            country=country,
+            language=language,
+            password=password,
+            languages=[x.strip() for x in languages.split(",") if x.strip()] or None,
+        )
+    except ValidationError as error:
+        _fail(error)
+    data = {"id": user.id, "email": user.email, "role": user.role}
+    if generated:
+        data["password"] = password
+    human = f"created {user.role} {user.email} (id {user.id})"
+    if generated and not as_json:
+        human += f", password: {password}"
+    _report(as_json, data, human)
+
+
+token_cli = AppGroup("token", help="API tokens.")
+odr_cli.add_command(token_cli)
+
+
+@token_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", default="cli")
+@click.option("--json", "as_json", is_flag=True)
+def token_create_command(email: str, name: str, as_json: bool) -> None:
+    """Create an API token for a user; it is shown once."""
+    from odr.accounts.services import create_token, find_user_by_email
+
+    user = find_user_by_email(email)
+    if user is None:
+        click.echo(f"error: --email: no account with the e-mail {email}", err=True)
+        sys.exit(2)
+    try:
+        token, plain = create_token(user, name=name)
+    except ValidationError as error:
+        _fail(error)
+    _report(
+        as_json,
+        {"id": token.id, "user_id": user.id, "token": plain},
+        f"token for {user.email}: {plain}" if not as_json else f"token created for {user.email}",
+    )
+
+
+@odr_cli.command("seed-demo")
+@click.option("--json", "as_json", is_flag=True)
+def seed_demo_command(as_json: bool) -> None:
+    """Demo accounts and disputes; does nothing when they exist already."""
+    from odr.demo import seed_demo
+
+    accounts = seed_demo()
+    lines = [f"{a['role']:<13} {a['email']:<28} {a['password']}" for a in accounts]
+    human = "demo accounts (role, e-mail, password):\n" + "\n".join(lines) if accounts else (
+        "demo data already present"
+    )
+    _report(as_json, {"accounts": accounts}, human)
+
+
+@odr_cli.command("sweep")
+def sweep_command() -> None:
+    """Fire due timeouts, send reminders, deliver the outbox, once."""
+    from odr.sweep import sweep
+
+    result = sweep()
+    click.echo(json.dumps(result), err=True)
+
+
+@odr_cli.command("worker")
+@click.option("--workers", default=1, show_default=True)
+@click.option("--no-periodic", is_flag=True, help="Do not run the periodic sweep here.")
+def worker_command(workers: int, no_periodic: bool) -> None:
+    """Run a Huey consumer (with the periodic sweep unless --no-periodic)."""
+    from odr.delivery.queue import huey
+
+    consumer = huey.create_consumer(workers=workers, periodic=not no_periodic, worker_type="thread")
+    consumer.run()
+
+
+audit_cli = AppGroup("audit", help="The event log.")
+odr_cli.add_command(audit_cli)
+
+
+@audit_cli.command("verify")
+def audit_verify_command() -> None:
+    """Check every case's hash chain; exit 1 naming each broken one."""
+    from odr.cases.events import verify_all_chains
+
+    broken = verify_all_chains()
+    for reference, problem in broken:
+        click.echo(f"{reference}: {problem}", err=True)
+    if broken:
+        sys.exit(1)
+    click.echo("every event chain is intact", err=True)
+
+
+workflows_cli = AppGroup("workflows", help="The lifecycle definitions.")
+odr_cli.add_command(workflows_cli)
+
+
+@workflows_cli.command("draw")
+@click.option("--output", "-o", default="-", type=click.Path(allow_dash=True))
+def workflows_draw_command(output: str) -> None:
+    """Write the dispute lifecycle as a Mermaid diagram."""
+    from odr.workflow import get_workflow, mermaid
+
+    text = "```mermaid\n" + mermaid(get_workflow("dispute")) + "```\n"
+    if output == "-":
+        click.echo(text, nl=False)
+    else:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)

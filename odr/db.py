@@ -1,0 +1,97 @@
+"""Database plumbing: the declarative base, column types, SQLite settings, write transactions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    if type(dbapi_connection).__module__ != "sqlite3":
+        return
+    # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own handling defers it).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "busy_timeout=5000",
+        "foreign_keys=ON",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_on_begin(conn: sa.Connection) -> None:
+    if conn.dialect.name != "sqlite":
+        return
+    mode = "IMMEDIATE" if conn.get_execution_options().get("odr_write") else "DEFERRED"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def write_transaction(session: Any) -> Iterator[Any]:
+    """One transaction that will write: BEGIN IMMEDIATE on SQLite, commit or roll back as a whole.
+
+    A SQLite transaction that reads and then writes fails at once with "database is locked" in WAL
+    mode; taking the write lock up front makes concurrent writers queue on busy_timeout instead.
+    """
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={"odr_write": True})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Migrations spell our column types in plain SQLAlchemy, so they never import the app."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime()"
+    return False

@@ -1,0 +1,36 @@
+"""The outbox: every side effect that leaves the process, written with the change that caused it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from odr import clock
+from odr.db import UTCDateTime
+from odr.extensions import db
+
+OUTBOX_KINDS = ("mail", "webhook", "render")
+
+
+class OutboxMessage(db.Model):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("kind").in_(OUTBOX_KINDS), name="kind_known"),
+        sa.Index("ix_outbox_due", "delivered_at", "dead_at", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    destination: Mapped[str] = mapped_column(sa.String(500))
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    last_error: Mapped[str | None] = mapped_column(sa.String(1000))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

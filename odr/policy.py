@@ -1,0 +1,89 @@
+"""Who may see a case and who may do what to it: role × action × state, decided here only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from odr.cases.guards import GUARDS, GuardContext
+from odr.cases.models import Case
+from odr.workflow import Transition, Workflow
+
+
+def case_role(user: Any, case: Case) -> str | None:
+    """The part the user plays in this case, or None when the user may not see it."""
+    if user is None:
+        return "system"
+    if not user.active:
+        return None
+    if user.role == "case_manager":
+        return "case_manager"
+    if case.claimant_user_id == user.id or case.filed_by_user_id == user.id:
+        return "claimant"
+    if user.role == "merchant" and user.email_verified and user.email == case.respondent_email:
+        return "respondent"
+    if user.role == "mediator" and case.mediator_id == user.id:
+        return "mediator"
+    if user.role == "arbitrator" and case.arbitrator_id == user.id:
+        return "arbitrator"
+    return None
+
+
+def visible_cases(user: Any) -> sa.Select:
+    """The one scoping query of cases per role. Every list and lookup of cases starts here."""
+    query = sa.select(Case)
+    if user is None or not user.active:
+        return query.where(sa.false())
+    if user.role == "case_manager":
+        return query
+    if user.role in ("consumer", "platform"):
+        return query.where(
+            sa.or_(Case.claimant_user_id == user.id, Case.filed_by_user_id == user.id)
+        )
+    if user.role == "merchant":
+        if not user.email_verified:
+            return query.where(sa.false())
+        return query.where(Case.respondent_email == user.email)
+    if user.role == "mediator":
+        return query.where(Case.mediator_id == user.id)
+    if user.role == "arbitrator":
+        return query.where(Case.arbitrator_id == user.id)
+    return query.where(sa.false())
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer to "may this actor fire this action now?" and, when not, why not."""
+
+    allowed: bool
+    reason: str = ""  # "unknown_action", "not_visible", "forbidden", "state", "guard"
+    transition: Transition | None = None
+
+
+def decide(workflow: Workflow, ctx: GuardContext, action: str) -> Decision:
+    if action not in workflow.actions:
+        return Decision(False, "unknown_action")
+    if ctx.role is None:
+        return Decision(False, "not_visible")
+    if ctx.role not in workflow.roles_by_action.get(action, frozenset()):
+        return Decision(False, "forbidden")
+    candidates = [
+        t for t in workflow.transitions_for(action, ctx.case.state) if ctx.role in t.roles
+    ]
+    if not candidates:
+        return Decision(False, "state")
+    for transition in candidates:
+        if all(GUARDS[name](ctx) for name in transition.conditions):
+            return Decision(True, transition=transition)
+    return Decision(False, "guard")
+
+
+def available_actions(workflow: Workflow, ctx: GuardContext) -> list[str]:
+    """Every action the actor may fire now, in the order of the definition; never system ones."""
+    return [
+        action
+        for action, spec in workflow.actions.items()
+        if not spec.get("system") and decide(workflow, ctx, action).allowed
+    ]

@@ -1,0 +1,124 @@
+"""What every page shares: template helpers, error pages, security headers, the language switch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from odr import i18n
+from odr.cases import labels
+from odr.config import SUPPORTED_LOCALES
+from odr.errors import DomainError
+from odr.workflow import get_workflow
+
+bp = Blueprint("web", __name__)
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site paths: never an open redirect."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+@bp.post("/language")
+def switch_language() -> Any:
+    chosen = request.form.get("language", "")
+    if chosen in SUPPORTED_LOCALES:
+        session["language"] = chosen
+        if current_user.is_authenticated:
+            from odr.accounts.services import set_language
+
+            set_language(current_user, chosen)
+    return redirect(safe_next(request.form.get("next"), url_for("cases.home")))
+
+
+def state_label(state: str) -> str:
+    return str(get_workflow("dispute").states[state]["label"])
+
+
+def action_label(action: str) -> str:
+    return str(get_workflow("dispute").actions[action]["label"])
+
+
+def event_label(kind: str) -> str:
+    if kind in labels.EVENT_LABELS:
+        return str(labels.EVENT_LABELS[kind])
+    return action_label(kind)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.jinja_env.filters.update(
+        money=i18n.format_money,
+        country=i18n.country_name,
+        language=i18n.language_name,
+        datetime=i18n.format_time,
+        state_label=state_label,
+        action_label=action_label,
+    )
+    app.jinja_env.globals.update(
+        supported_locales=SUPPORTED_LOCALES,
+        language_names=i18n.LANGUAGE_NAMES,
+        category_labels=labels.CATEGORY_LABELS,
+        remedy_labels=labels.REMEDY_LABELS,
+        flag_labels=labels.FLAG_LABELS,
+        foreign_law_notes=labels.FOREIGN_LAW_NOTES,
+        offer_status_labels=labels.OFFER_STATUS_LABELS,
+        party_labels=labels.PARTY_LABELS,
+        event_label=event_label,
+    )
+
+    @app.context_processor
+    def current_locale() -> dict[str, Any]:
+        from flask_babel import get_locale
+
+        return {"current_locale": str(get_locale() or "en")}
+
+    @app.after_request
+    def security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        )
+        return response
+
+    @app.errorhandler(DomainError)
+    def domain_error_page(error: DomainError) -> Any:
+        if request.path.startswith("/api/"):
+            from odr.api.problems import problem_for
+
+            return problem_for(error)
+        titles = {
+            403: _("You may not do that on this dispute."),
+            404: _("We could not find that page."),
+            409: _("That is not possible at this stage of the dispute."),
+            412: _("The dispute changed while you were looking at it. Please try again."),
+        }
+        title = titles.get(error.status, _("Please check what you entered."))
+        return render_template("error.html", title=title, status=error.status), error.status
+
+    @app.errorhandler(HTTPException)
+    def http_error_page(error: HTTPException) -> Any:
+        if request.path.startswith("/api/"):
+            from odr.api.problems import problem
+
+            return problem(error.code or 500, error.name, error.description or "")
+        if error.code == 400 and "CSRF" in (error.description or ""):
+            flash(_("Your form had expired. Please try again."), "error")
+        titles = {
+            400: _("Something in that request was not right. Please try again."),
+            404: _("We could not find that page."),
+            405: _("We could not find that page."),
+            413: _("That upload is too large."),
+        }
+        title = titles.get(error.code, _("Something went wrong on our side. Please try again."))
+        return render_template("error.html", title=title, status=error.code), error.code
