@@ -117,8 +117,10 @@ def seed_demo_command(as_json: bool) -> None:
 
     accounts = seed_demo()
     lines = [f"{a['role']:<13} {a['email']:<28} {a['password']}" for a in accounts]
-    human = "demo accounts (role, e-mail, password):\n" + "\n".join(lines) if accounts else (
-        "demo data already present"
+    human = (
+        "demo accounts (role, e-mail, password):\n" + "\n".join(lines)
+        if accounts
+        else ("demo data already present")
     )
     _report(as_json, {"accounts": accounts}, human)
 

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, scoped_session
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -79,6 +79,8 @@ def write_transaction(session: Any) -> Iterator[Any]:
     A SQLite transaction that reads and then writes fails at once with "database is locked" in WAL
     mode; taking the write lock up front makes concurrent writers queue on busy_timeout instead.
     """
+    if isinstance(session, scoped_session):
+        session = session()
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={"odr_write": True})

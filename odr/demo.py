@@ -10,7 +10,7 @@ from flask import current_app
 from odr import clock
 from odr.accounts.services import create_user, find_user_by_email
 
-DEMO_PASSWORD = "odr-demo-password"
+DEMO_PASSWORD = "odr-demo-password"  # noqa: S105 (demo only, never in production)
 DEMO_ACCOUNTS = (
     ("consumer", "consumer@demo.odr", "李伟 Li Wei", "CN", "zh_Hans"),
     ("consumer", "consumer.hk@demo.odr", "陳美玲 Chan Mei-ling", "HK", "zh_Hant"),

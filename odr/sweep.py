@@ -25,12 +25,16 @@ def fire_due_timeouts() -> int:
     from odr.cases.services import fire_timeout
 
     fired = 0
-    due = db.session.execute(
-        sa.select(Case.id)
-        .where(Case.deadline_at.is_not(None), Case.deadline_at <= clock.now())
-        .order_by(Case.deadline_at)
-        .limit(BATCH)
-    ).scalars().all()
+    due = (
+        db.session.execute(
+            sa.select(Case.id)
+            .where(Case.deadline_at.is_not(None), Case.deadline_at <= clock.now())
+            .order_by(Case.deadline_at)
+            .limit(BATCH)
+        )
+        .scalars()
+        .all()
+    )
     db.session.rollback()
     for case_id in due:
         try:

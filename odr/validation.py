@@ -116,7 +116,9 @@ class FieldReader:
             self.fail(path, _l("Enter a language code, such as en, zh-Hans or zh-Hant."))
         return language
 
-    def choice(self, data: dict | None, key: str, path: str, choices: tuple[str, ...]) -> str | None:
+    def choice(
+        self, data: dict | None, key: str, path: str, choices: tuple[str, ...]
+    ) -> str | None:
         value = self.string(data, key, path, max_length=40)
         if value is None:
             return None
@@ -168,7 +170,9 @@ class FieldReader:
             self.fail(f"{path}.amount", _l("This field is required."))
             return None
         if isinstance(amount, bool) or not isinstance(amount, str | int):
-            self.fail(f"{path}.amount", _l('Write the amount as a decimal string, such as "129.90".'))
+            self.fail(
+                f"{path}.amount", _l('Write the amount as a decimal string, such as "129.90".')
+            )
             return None
         if currency is None:
             return None

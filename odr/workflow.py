@@ -14,7 +14,15 @@ from typing import Any
 
 from transitions import Machine
 
-CASE_ROLES = ("claimant", "respondent", "mediator", "arbitrator", "case_manager", "partner", "system")
+CASE_ROLES = (
+    "claimant",
+    "respondent",
+    "mediator",
+    "arbitrator",
+    "case_manager",
+    "partner",
+    "system",
+)
 _OUR_TRANSITION_KEYS = ("roles",)
 
 

@@ -13,7 +13,14 @@ Deadlines are calendar days from entering the state, in UTC. `timeout` names the
 from flask_babel import lazy_gettext as _l
 
 PARTIES = ["claimant", "respondent"]
-OPEN_BEFORE_OUTCOME = ["filed", "negotiation", "mediation", "arbitration", "referred", "with_partner"]
+OPEN_BEFORE_OUTCOME = [
+    "filed",
+    "negotiation",
+    "mediation",
+    "arbitration",
+    "referred",
+    "with_partner",
+]
 
 DISPUTE = {
     "name": "dispute",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,7 +19,7 @@ from odr.extensions import db
 from odr.validation import FieldReader
 
 _hasher = PasswordHasher()
-TOKEN_PREFIX = "odr_"
+TOKEN_PREFIX = "odr_"  # noqa: S105 (a prefix, not a secret)
 MIN_PASSWORD_LENGTH = 12
 # Verifying against this keeps the time of a log-in for an unknown e-mail like a known one.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))

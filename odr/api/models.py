@@ -14,7 +14,9 @@ from odr.extensions import db
 
 class IdempotencyRecord(db.Model):
     __tablename__ = "idempotency_records"
-    __table_args__ = (sa.UniqueConstraint("user_id", "key", name="uq_idempotency_records_user_key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "key", name="uq_idempotency_records_user_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))

@@ -233,9 +233,7 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": PAGING,
             },
             "post": {
-                **_op(
-                    "Lodge a dispute", "201", dispute, 400, 403, 409, 422, body=_ref("Lodging")
-                ),
+                **_op("Lodge a dispute", "201", dispute, 400, 403, 409, 422, body=_ref("Lodging")),
                 "parameters": [IDEMPOTENCY],
             },
         },
@@ -268,7 +266,14 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/disputes/{dispute_id}/offers": {
             "post": {
                 **_op(
-                    "Make an offer", "201", _ref("Offer"), 400, 403, 404, 409, 422,
+                    "Make an offer",
+                    "201",
+                    _ref("Offer"),
+                    400,
+                    403,
+                    404,
+                    409,
+                    422,
                     body=_ref("NewOffer"),
                 ),
                 "parameters": [ID, IDEMPOTENCY],

@@ -15,7 +15,6 @@ from odr.api.openapi import openapi_document
 from odr.api.problems import problem
 from odr.cases import services as cases
 from odr.cases.schemas import case_to_api, event_to_api, offer_to_api
-from odr.errors import NotFound
 from odr.negotiation import services as negotiation
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -88,9 +88,7 @@ def verify_all_chains(batch: int = 500) -> list[tuple[str, str]]:
             return broken
         by_case: dict[int, list[Event]] = {case.id: [] for case in cases}
         events = db.session.scalars(
-            sa.select(Event)
-            .where(Event.case_id.in_(by_case))
-            .order_by(Event.case_id, Event.seq)
+            sa.select(Event).where(Event.case_id.in_(by_case)).order_by(Event.case_id, Event.seq)
         )
         for event in events:
             by_case[event.case_id].append(event)

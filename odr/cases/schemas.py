@@ -75,7 +75,9 @@ def parse_lodging(body: Any, *, filer: Any) -> dict[str, Any]:
         {"platform", "reference", "ordered_on", "delivered_on", "total", "items"},
     )
     columns["order_platform"] = reader.string(order, "platform", "order.platform")
-    columns["order_reference"] = reader.string(order, "reference", "order.reference", max_length=100)
+    columns["order_reference"] = reader.string(
+        order, "reference", "order.reference", max_length=100
+    )
     ordered_on = reader.date(order, "ordered_on", "order.ordered_on")
     delivered_on = reader.date(order, "delivered_on", "order.delivered_on", required=False)
     if ordered_on and delivered_on and delivered_on < ordered_on:

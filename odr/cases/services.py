@@ -109,7 +109,7 @@ def view_case(user: Any, public_id: str, *, with_events: bool = False) -> CaseVi
         rows = db.session.execute(
             sa.select(CaseNote.id, CaseNote.body).where(CaseNote.case_id == case.id)
         )
-        notes = dict(rows.tuples().all())
+        notes = {note_id: body for note_id, body in rows}
     role = case_role(user, case)
     ctx = GuardContext(case=case, actor=user, role=role, offers=offers)
     actions = available_actions(get_workflow(case.workflow, case.workflow_version), ctx)
@@ -244,7 +244,11 @@ def lodge_dispute(*, filer: User, body: Any) -> Case:
         db.session.flush()
         note = None
         if foreign:
-            note = "no_partner_handled_at_home" if columns["transfer_consent"] else "no_transfer_consent"
+            note = (
+                "no_partner_handled_at_home"
+                if columns["transfer_consent"]
+                else "no_transfer_consent"
+            )
         append_event(
             case,
             kind="lodged",
@@ -434,7 +438,9 @@ def _record_notes(case: Case, actor: User | None, params: dict[str, Any]) -> dic
     ids = {}
     for field in ("reason", "note"):
         if params.get(field):
-            note = CaseNote(case_id=case.id, author_id=actor.id if actor else None, body=params[field])
+            note = CaseNote(
+                case_id=case.id, author_id=actor.id if actor else None, body=params[field]
+            )
             db.session.add(note)
             db.session.flush()
             ids[f"{field}_id"] = note.id

@@ -7,7 +7,6 @@ variables as `odr.config`; `create_app` switches it to immediate mode for tests.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path

@@ -71,9 +71,7 @@ def _claim(message_id: int, seen_next_attempt: Any) -> bool:
                 OutboxMessage.next_attempt_at == seen_next_attempt,
                 OutboxMessage.delivered_at.is_(None),
             )
-            .values(
-                next_attempt_at=clock.now() + LEASE, attempts=OutboxMessage.attempts + 1
-            )
+            .values(next_attempt_at=clock.now() + LEASE, attempts=OutboxMessage.attempts + 1)
         )
     return claimed.rowcount == 1
 
