@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, get_currency_precision
 from flask import has_request_context, request, session
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
 from odr.config import SUPPORTED_LOCALES
@@ -70,15 +70,19 @@ def _accept_language() -> str | None:
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return "en"
     if current_user and current_user.is_authenticated and current_user.language:
         chosen = normalise_language(current_user.language)
         if chosen:
             return chosen
-    chosen = normalise_language(session.get("language")) if has_request_context() else None
+    chosen = normalise_language(session.get("language"))
     return chosen or _accept_language() or "en"
 
 
 def select_timezone() -> str:
+    if not has_request_context():
+        return "UTC"
     if current_user and current_user.is_authenticated and current_user.timezone:
         return current_user.timezone
     return "UTC"
@@ -120,6 +124,10 @@ def language_name(code: str | None) -> str:
 
 def format_time(value: datetime | None) -> str:
     return format_datetime(value, "medium") if value else ""
+
+
+def format_day(value: date | None) -> str:
+    return format_date(value, "medium") if value else ""
 
 
 def supported_locales() -> tuple[str, ...]:

@@ -58,6 +58,7 @@ def init_app(app: Flask) -> None:
         country=i18n.country_name,
         language=i18n.language_name,
         datetime=i18n.format_time,
+        date=i18n.format_day,
         state_label=state_label,
         action_label=action_label,
     )

@@ -69,24 +69,33 @@ def mailbox() -> Iterator[Mailbox]:
     controller.stop()
 
 
-def _reset_postgres(url: str) -> None:
+def _schema(name: str) -> str:
+    return "public" if name == "odr.db" else re.sub(r"\W", "_", name.removesuffix(".db"))
+
+
+def _reset_postgres(url: str, schema: str) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as connection:
-        connection.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-        connection.exec_driver_sql("CREATE SCHEMA public")
+        connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
     engine.dispose()
 
 
 def database_url(backend: str, name: str) -> str:
+    """SQLite: a file per name. PostgreSQL: the test database, a schema per name."""
     if backend == "postgresql":
-        return os.environ["ODR_TEST_DATABASE_URL"]
+        url = os.environ["ODR_TEST_DATABASE_URL"]
+        schema = _schema(name)
+        if schema == "public":
+            return url
+        return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
     return f"sqlite:///{_TMP / name}"
 
 
 def build_app(backend: str, mailbox: Mailbox, name: str = "odr.db", **extra):
     url = database_url(backend, name)
     if backend == "postgresql":
-        _reset_postgres(url)
+        _reset_postgres(os.environ["ODR_TEST_DATABASE_URL"], _schema(name))
     config = {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": url,

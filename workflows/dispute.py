@@ -102,7 +102,13 @@ DISPUTE = {
         # screening
         {"trigger": "admit", "source": "filed", "dest": "negotiation", "roles": ["case_manager"]},
         {"trigger": "reject", "source": "filed", "dest": "rejected", "roles": ["case_manager"]},
-        {"trigger": "refer", "source": "filed", "dest": "referred", "roles": ["case_manager"]},
+        {
+            "trigger": "refer",
+            "source": "filed",
+            "dest": "referred",
+            "roles": ["case_manager"],
+            "conditions": ["partner_available"],
+        },
         # negotiation
         {"trigger": "make_offer", "source": "negotiation", "dest": None, "roles": PARTIES},
         {

@@ -14,9 +14,10 @@ def send_mail(config: dict[str, Any], *, to: str, payload: dict[str, Any], messa
     message["To"] = to
     message["Subject"] = payload["subject"]
     message["Message-ID"] = make_msgid(idstring=message_id, domain="odr.local")
-    message["Content-Language"] = payload.get("language", "en")
     message.set_content(payload["text"])
     if payload.get("html"):
         message.add_alternative(payload["html"], subtype="html")
+    # After the parts: making a message multipart moves Content-* headers into the first part.
+    message["Content-Language"] = payload.get("language", "en")
     with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=10) as smtp:
         smtp.send_message(message)

@@ -1,0 +1,83 @@
+"""Two people at once: the case row is taken for writing, so exactly one change wins."""
+
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+
+from odr.cases.models import Case, Event
+from odr.extensions import db
+from odr.negotiation.models import Offer
+from tests.factories import lodge, lodging_body, make_user
+
+
+def _run_together(app, functions):
+    """Start the functions at the same moment, each in its own thread and app context."""
+    barrier = threading.Barrier(len(functions))
+    results: list = [None] * len(functions)
+
+    def run(index, function):
+        with app.app_context():
+            barrier.wait()
+            try:
+                results[index] = function()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(functions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def test_two_accepts_of_the_same_offer_settle_once(app, api):
+    consumer = make_user(app, "consumer")
+    merchant = make_user(app, "merchant", email="shop@merchant.example")
+    claimant = api.as_user(consumer)
+    dispute = lodge(claimant)
+    offer = (
+        api.as_user(merchant)
+        .post(
+            f"/api/v1/disputes/{dispute['id']}/offers",
+            {"amount": {"amount": "50.00", "currency": "EUR"}, "remedy": "refund", "terms": "half"},
+        )
+        .get_json()
+    )
+    path = f"/api/v1/disputes/{dispute['id']}/offers/{offer['id']}/accept"
+    second = api.as_user(consumer)
+
+    statuses = _run_together(
+        app, [lambda: claimant.post(path).status_code, lambda: second.post(path).status_code]
+    )
+
+    assert sorted(statuses) == [200, 409]
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.public_id == dispute["id"]))
+        assert case.state == "settled"
+        accepted = db.session.scalars(sa.select(Offer).where(Offer.status == "accepted")).all()
+        assert len(accepted) == 1
+        events = db.session.scalars(
+            sa.select(Event.kind).where(Event.case_id == case.id, Event.kind == "accept_offer")
+        ).all()
+        assert events == ["accept_offer"]
+
+
+def test_concurrent_lodgings_never_share_a_reference(app, api):
+    consumers = [api.as_user(make_user(app, "consumer")) for _ in range(6)]
+
+    def lodge_one(client):
+        def run():
+            body = lodging_body(f"shop{id(client)}@merchant.example")
+            response = client.post("/api/v1/disputes", body)
+            assert response.status_code == 201, response.get_json()
+            return response.get_json()["reference"]
+
+        return run
+
+    references = _run_together(app, [lodge_one(client) for client in consumers])
+
+    assert len(set(references)) == 6
+    assert all(ref and ref.startswith("ODR-") for ref in references)

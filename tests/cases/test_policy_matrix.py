@@ -1,0 +1,168 @@
+"""Every action in every state, by every role, through the `fire` service: allowed or refused
+exactly as the lifecycle table of DESIGN.md says. The expected table below is written from
+DESIGN.md by hand, not derived from workflows/, so a slip in either shows up here."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from odr.cases.models import STATES, Case
+from odr.cases.services import fire
+from odr.errors import Conflict, Forbidden, NotFound
+from odr.extensions import db
+from odr.negotiation.models import Offer
+from tests.factories import lodge, make_user
+
+P = ("claimant", "respondent")
+OPEN = ("filed", "negotiation", "mediation", "arbitration", "referred", "with_partner")
+
+# action -> {state: roles that may fire it there}
+TABLE: dict[str, dict[str, tuple[str, ...]]] = {
+    "admit": {"filed": ("case_manager",)},
+    "reject": {"filed": ("case_manager",)},
+    "refer": {"filed": ("case_manager",)},
+    "make_offer": {"negotiation": P},
+    "accept_offer": {"negotiation": P},
+    "reject_offer": {"negotiation": P},
+    "escalate": {"negotiation": (*P, "system"), "mediation": (*P, "mediator")},
+    "withdraw": {state: ("claimant",) for state in OPEN},
+    "propose_settlement": {"mediation": ("mediator",)},
+    "accept_proposal": {"mediation": P},
+    "decline_proposal": {"mediation": P},
+    "consent_to_arbitration": {s: P for s in ("filed", "negotiation", "mediation")},
+    "fail_mediation": {"mediation": ("mediator", "system")},
+    "issue_award": {"arbitration": ("arbitrator",)},
+    "confirm_performance": {"settled": ("claimant",), "awarded": ("claimant",)},
+    "declare_performance": {"settled": ("respondent",), "awarded": ("respondent",)},
+    "report_breach": {"settled": ("claimant",), "awarded": ("claimant",)},
+    "performance_due_passed": {"settled": ("system",), "awarded": ("system",)},
+    "accept_referral": {"referred": ("partner",)},
+    "decline_referral": {"referred": ("partner",)},
+    "expire_referral": {"referred": ("system",)},
+    "report_outcome": {"with_partner": ("partner",)},
+}
+# Where a guard refuses in the fixture below (no arbitration consent, no mediation proposal,
+# no partner agency to refer to yet).
+GUARD_REFUSES = {
+    ("escalate", "mediation"),
+    ("accept_proposal", "mediation"),
+    ("decline_proposal", "mediation"),
+    ("refer", "filed"),
+}
+ROLES = (*P, "mediator", "arbitrator", "case_manager", "system", "other_consumer", "other_merchant")
+PARAMS = {
+    "reject": {"reason": "out of scope"},
+    "make_offer": {
+        "body": {"amount": {"amount": "10.00", "currency": "EUR"}, "remedy": "refund", "terms": "t"}
+    },
+}
+
+
+def expected(action: str, state: str, role: str) -> int:
+    if role.startswith("other_"):
+        return 404
+    everywhere = {r for roles in TABLE[action].values() for r in roles}
+    if role not in everywhere:
+        return 403
+    if role not in TABLE[action].get(state, ()):
+        return 409
+    if (action, state) in GUARD_REFUSES:
+        return 409
+    return 200
+
+
+def test_table_covers_every_declared_action(app):
+    from odr.workflow import get_workflow
+
+    with app.app_context():
+        assert set(TABLE) == set(get_workflow("dispute").actions)
+
+
+@pytest.fixture
+def people(app, api):
+    people = {
+        "claimant": make_user(app, "consumer"),
+        "respondent": make_user(app, "merchant", email="shop@merchant.example"),
+        "mediator": make_user(app, "mediator"),
+        "arbitrator": make_user(app, "arbitrator"),
+        "case_manager": make_user(app, "case_manager"),
+        "other_consumer": make_user(app, "consumer"),
+        "other_merchant": make_user(app, "merchant"),
+        "system": None,
+    }
+    dispute = lodge(api.as_user(people["claimant"]))
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.public_id == dispute["id"]))
+        case.mediator_id = people["mediator"].id
+        case.arbitrator_id = people["arbitrator"].id
+        for by in P:
+            author = people[by].id
+            db.session.add(
+                Offer(
+                    case_id=case.id,
+                    by=by,
+                    author_id=author,
+                    amount_minor=100,
+                    currency="EUR",
+                    remedy="refund",
+                    terms="t",
+                )
+            )
+        db.session.commit()
+        people["case_id"] = case.id
+    return people
+
+
+def _reset(case_id: int, state: str) -> None:
+    db.session.execute(
+        sa.update(Case)
+        .where(Case.id == case_id)
+        .values(
+            state=state,
+            claimant_arbitration_consent=False,
+            respondent_arbitration_consent=False,
+            performance_declared_at=None,
+            breach_reported_at=None,
+        )
+    )
+    db.session.execute(sa.update(Offer).where(Offer.case_id == case_id).values(status="open"))
+    first_two = sa.select(Offer.id).where(Offer.case_id == case_id).order_by(Offer.id).limit(2)
+    db.session.execute(
+        sa.delete(Offer).where(
+            Offer.case_id == case_id, Offer.id.not_in(first_two.scalar_subquery())
+        )
+    )
+    db.session.commit()
+
+
+def _outcome(case_id: int, action: str, actor) -> int:
+    case = db.session.get(Case, case_id)
+    params = dict(PARAMS.get(action, {}))
+    if action in ("accept_offer", "reject_offer"):
+        params["offer"] = db.session.scalars(
+            sa.select(Offer).where(Offer.case_id == case_id, Offer.status == "open")
+        ).all()[0 if actor is not None and actor.role == "merchant" else 1]
+    try:
+        fire(case, action, actor, **params)
+    except NotFound:
+        return 404
+    except Forbidden:
+        return 403
+    except Conflict:
+        return 409
+    return 200
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_every_action_by_every_role(app, people, state):
+    mismatches = []
+    with app.app_context():
+        for action in TABLE:
+            for role in ROLES:
+                _reset(people["case_id"], state)
+                got = _outcome(people["case_id"], action, people[role])
+                want = expected(action, state, role)
+                if got != want:
+                    mismatches.append(f"{action} by {role} in {state}: {got}, expected {want}")
+    assert mismatches == []

@@ -1,0 +1,85 @@
+"""The respondent's notice travels through the outbox to a real SMTP server."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from odr import clock
+from odr.delivery.models import OutboxMessage
+from odr.extensions import db
+from odr.sweep import sweep
+from tests.factories import lodge, make_user
+
+
+def _outbox(app, key_prefix: str = "lodged:"):
+    with app.app_context():
+        return db.session.scalars(
+            sa.select(OutboxMessage)
+            .where(OutboxMessage.idempotency_key.startswith(key_prefix))
+            .order_by(OutboxMessage.id)
+        ).all()
+
+
+def test_the_respondent_gets_the_claim_in_their_language(app, api, mailbox):
+    consumer = make_user(app, "consumer", name="李伟")
+    dispute = lodge(
+        api.as_user(consumer),
+        respondent__email="shop@merchant.example",
+        respondent__language="zh-TW",
+    )
+    messages = mailbox.to("shop@merchant.example")
+    assert len(messages) == 1
+    message = messages[0]
+    assert dispute["reference"] in message["Subject"]
+    assert message["Content-Language"] == "zh_Hant"
+    body = message.get_body(("plain",)).get_content()
+    assert "爭議" in body  # Traditional Chinese
+    assert f"https://odr.test/disputes/{dispute['id']}" in body
+    assert "The left earcup stopped working" in body
+    html = message.get_body(("html",)).get_content()
+    assert f'href="https://odr.test/disputes/{dispute["id"]}"' in html
+    assert [m.delivered_at is not None for m in _outbox(app)] == [True]
+
+
+def test_an_english_speaking_respondent_gets_english(app, api, mailbox):
+    lodge(api.as_user(make_user(app, "consumer")), respondent__language="de")
+    body = mailbox.to("shop@merchant.example")[0].get_body(("plain",)).get_content()
+    assert "has lodged a dispute" in body
+
+
+def test_a_refused_message_stays_in_the_outbox_and_goes_out_later(app, api, mailbox):
+    mailbox.refuse = True
+    lodge(api.as_user(make_user(app, "consumer")))
+    [message] = _outbox(app)
+    assert message.delivered_at is None and message.attempts == 1
+    assert "451" in message.last_error
+    assert message.next_attempt_at > clock.now()
+
+    mailbox.refuse = False
+    with app.app_context():
+        assert sweep()["delivered"] == 0  # not due yet
+        with clock.travel_to(clock.now() + timedelta(minutes=1)):
+            assert sweep()["delivered"] == 1
+    assert len(mailbox.to("shop@merchant.example")) == 1
+    with app.app_context():
+        assert sweep()["delivered"] == 0
+
+
+def test_an_unreachable_server_is_retried_with_backoff_then_dead(app, api, mailbox):
+    app.config["SMTP_PORT"], port = 9, app.config["SMTP_PORT"]  # nothing listens on port 9
+    try:
+        lodge(api.as_user(make_user(app, "consumer")))
+        moment = clock.now()
+        with app.app_context():
+            for _attempt in range(6):
+                moment += timedelta(days=2)
+                with clock.travel_to(moment):
+                    sweep()
+    finally:
+        app.config["SMTP_PORT"] = port
+    [message] = _outbox(app)
+    assert message.attempts == 7
+    assert message.dead_at is not None and message.delivered_at is None
+    assert mailbox.to("shop@merchant.example") == []
