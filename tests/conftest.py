@@ -173,6 +173,7 @@ class WebClient:
         self.get("/login")
         response = self.post("/login", {"email": email, "password": password})
         assert response.status_code == 302, response.data[:300]
+        self.get("/disputes")  # log-in starts a new session, with a new CSRF token
         return response
 
 
