@@ -20,16 +20,19 @@ def test_a_complete_filing_goes_straight_to_negotiation(claimant):
     dispute = lodge(claimant)
     assert dispute["state"] == "negotiation"
     assert re.fullmatch(rf"ODR-{clock.now().year}-\d{{6}}", dispute["reference"])
-    assert dispute["deadline_at"].startswith(
-        (clock.now() + timedelta(days=7)).date().isoformat()
-    )
+    assert dispute["deadline_at"].startswith((clock.now() + timedelta(days=7)).date().isoformat())
 
 
 @pytest.mark.parametrize(
     ("overrides", "flag"),
     [
-        ({"claim__amount": {"amount": "60000", "currency": "CNY"},
-          "order__total": {"amount": "70000", "currency": "CNY"}}, "claim_above_ceiling"),
+        (
+            {
+                "claim__amount": {"amount": "60000", "currency": "CNY"},
+                "order__total": {"amount": "70000", "currency": "CNY"},
+            },
+            "claim_above_ceiling",
+        ),
         ({"claim__amount": {"amount": "500", "currency": "EUR"}}, "claim_above_order_total"),
     ],
 )
@@ -51,8 +54,11 @@ def test_a_second_open_dispute_about_the_same_order_is_flagged(claimant):
     [
         ({}, "CN", "consumer_habitual_residence"),
         ({"consumer_chose_merchant_law": True}, "DE", "consumer_chose_merchant_law"),
-        ({"merchant_targets_consumer_country": False}, "DE",
-         "merchant_not_targeting_consumer_country"),
+        (
+            {"merchant_targets_consumer_country": False},
+            "DE",
+            "merchant_not_targeting_consumer_country",
+        ),
     ],
 )
 def test_the_governing_law_follows_art_42(claimant, law, expected_country, rule):
@@ -81,15 +87,23 @@ def test_the_page_shows_the_law_and_the_rule(app, web):
 def _form(**extra):
     ordered = clock.today() - timedelta(days=10)
     form = {
-        "respondent.name": "Rheinland Electronics", "respondent.email": "shop@merchant.example",
-        "respondent.country": "DE", "respondent.language": "en",
-        "order.platform": "ShopWorld", "order.reference": "R-1",
+        "respondent.name": "Rheinland Electronics",
+        "respondent.email": "shop@merchant.example",
+        "respondent.country": "DE",
+        "respondent.language": "en",
+        "order.platform": "ShopWorld",
+        "order.reference": "R-1",
         "order.ordered_on": ordered.isoformat(),
-        "order.total.amount": "129.90", "order.total.currency": "EUR",
-        "order.items.0.description": "Headphones", "order.items.0.quantity": "1",
-        "claim.category": "defective", "claim.description": "Broken after a week.",
-        "claim.remedy": "refund", "claim.amount.amount": "129.90",
-        "claim.amount.currency": "EUR", "language": "en",
+        "order.total.amount": "129.90",
+        "order.total.currency": "EUR",
+        "order.items.0.description": "Headphones",
+        "order.items.0.quantity": "1",
+        "claim.category": "defective",
+        "claim.description": "Broken after a week.",
+        "claim.remedy": "refund",
+        "claim.amount.amount": "129.90",
+        "claim.amount.currency": "EUR",
+        "language": "en",
     }
     form.update(extra)
     return form
