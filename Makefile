@@ -43,8 +43,9 @@ run: system-packages venv translations
 	mkdir -p instance
 	$(FLASK) db upgrade
 	$(FLASK) odr seed-demo
-	@echo "ODR on http://127.0.0.1:5000 (worker beside it); Ctrl-C stops both."
+	@echo "ODR on http://127.0.0.1:5000, a worker beside it, e-mail printed here; Ctrl-C stops all."
 	@trap 'kill 0' EXIT INT TERM; \
+	$(VENV)/bin/aiosmtpd -n -l 127.0.0.1:1025 & \
 	$(FLASK) odr worker & \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
