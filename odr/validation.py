@@ -6,6 +6,8 @@ of rules (and one set of messages) applies everywhere.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date
 from typing import Any
 
@@ -25,6 +27,7 @@ COUNTRIES = frozenset(
 )
 
 _MISSING = object()
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class FieldReader:
@@ -82,7 +85,8 @@ class FieldReader:
         if len(value) > max_length:
             self.fail(path, _l("At most %(count)d characters.", count=max_length))
             return None
-        if any(ord(c) < 32 and c not in ("\n\r\t" if multiline else "") for c in value):
+        allowed = "\n\r\t" if multiline else ""
+        if any(unicodedata.category(c) == "Cc" and c not in allowed for c in value):
             self.fail(path, _l("Contains characters that are not allowed."))
             return None
         return value
@@ -143,6 +147,9 @@ class FieldReader:
         if value is None:
             return None
         try:
+            # fromisoformat also takes 20240101 and week dates; the contract is YYYY-MM-DD.
+            if not _ISO_DATE.fullmatch(value):
+                raise ValueError(value)
             parsed = date.fromisoformat(value)
         except ValueError:
             self.fail(path, _l("Enter a date as YYYY-MM-DD."))

@@ -102,6 +102,7 @@ def build_app(backend: str, mailbox: Mailbox, name: str = "odr.db", **extra):
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": mailbox.port,
         "QUEUE_IMMEDIATE": True,
+        "ARGON2_CHEAP": True,
         "BASE_URL": "https://odr.test",
         **extra,
     }

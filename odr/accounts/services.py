@@ -7,8 +7,9 @@ import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from odr import clock
@@ -19,14 +20,20 @@ from odr.extensions import db
 from odr.validation import FieldReader
 
 _hasher = PasswordHasher()
+# Tests set ARGON2_CHEAP: still Argon2id, at the cheapest parameters, so fixtures stay fast.
+_cheap_hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
 TOKEN_PREFIX = "odr_"  # noqa: S105 (a prefix, not a secret)
 MIN_PASSWORD_LENGTH = 12
 # Verifying against this keeps the time of a log-in for an unknown e-mail like a known one.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
+def _password_hasher() -> PasswordHasher:
+    return _cheap_hasher if current_app.config.get("ARGON2_CHEAP") else _hasher
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _password_hasher().hash(password)
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -84,7 +91,7 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if user is None or not user.active or not user.password_hash:
         return None
-    if _hasher.check_needs_rehash(stored):
+    if _password_hasher().check_needs_rehash(stored):
         with write_transaction(db.session):
             user.password_hash = hash_password(password)
     return user

@@ -22,10 +22,13 @@ MAX_LIMIT = 100
 
 
 def json_body() -> Any:
-    """The request's JSON; a problem 400 is raised by the caller when it is not JSON."""
+    """The request's JSON, or None when it is not JSON (the caller answers 400)."""
     if not request.is_json:
         return None
-    return request.get_json(silent=True)
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:  # nesting deeper than the parser allows: malformed, not a crash
+        return None
 
 
 def _malformed() -> Response:

@@ -26,15 +26,21 @@ def _party(form: MultiDict, prefix: str, *, website: bool = False) -> dict[str, 
     return {name: _text(form, f"{prefix}.{name}") for name in names}
 
 
+def _item_rows(form: MultiDict) -> list[int]:
+    """The form rows that hold an item; blank rows are left out of the body."""
+    return [row for row in range(ITEM_ROWS) if _text(form, f"order.items.{row}.description")]
+
+
 def lodging_body_from_form(form: MultiDict) -> dict[str, Any]:
     items = []
-    for row in range(ITEM_ROWS):
-        description = _text(form, f"order.items.{row}.description")
-        if description:
-            quantity = form.get(f"order.items.{row}.quantity", "1").strip() or "1"
-            items.append(
-                {"description": description, "quantity": int(quantity) if quantity.isdigit() else 0}
-            )
+    for row in _item_rows(form):
+        quantity = form.get(f"order.items.{row}.quantity", "1").strip() or "1"
+        items.append(
+            {
+                "description": _text(form, f"order.items.{row}.description"),
+                "quantity": int(quantity) if quantity.isdigit() else 0,
+            }
+        )
     body = {
         "respondent": _party(form, "respondent", website=True),
         "order": {
@@ -63,6 +69,18 @@ def lodging_body_from_form(form: MultiDict) -> dict[str, Any]:
     if form.get("claimant.email") is not None:
         body["claimant"] = _party(form, "claimant")
     return body
+
+
+def lodging_errors_for_form(form: MultiDict, errors: dict[str, Any]) -> dict[str, Any]:
+    """Name item errors by the form row the person typed in, not the index in the body."""
+    rows = _item_rows(form)
+    named = {}
+    for field, message in errors.items():
+        parts = field.split(".")
+        if field.startswith("order.items.") and len(parts) > 2 and parts[2].isdigit():
+            parts[2] = str(rows[int(parts[2])])
+        named[".".join(parts)] = message
+    return named
 
 
 def offer_body_from_form(form: MultiDict) -> dict[str, Any]:

@@ -9,7 +9,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from odr.cases import services
-from odr.cases.forms import lodging_body_from_form, offer_body_from_form
+from odr.cases.forms import (
+    lodging_body_from_form,
+    lodging_errors_for_form,
+    offer_body_from_form,
+)
 from odr.cases.models import CATEGORIES, REMEDIES
 from odr.errors import ValidationError
 from odr.money import CURRENCIES
@@ -59,7 +63,7 @@ def lodge() -> Any:
         try:
             case = services.lodge_dispute(filer=current_user, body=lodging_body_from_form(form))
         except ValidationError as error:
-            errors = error.errors
+            errors = lodging_errors_for_form(form, error.errors)
         else:
             flash(_("Your dispute %(reference)s has been lodged.", reference=case.reference), "ok")
             return redirect(url_for("cases.dispute", dispute_id=case.public_id))
