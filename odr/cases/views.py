@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -15,11 +16,12 @@ from odr.cases.forms import (
     offer_body_from_form,
 )
 from odr.cases.models import CATEGORIES, REMEDIES
-from odr.errors import ValidationError
+from odr.errors import Conflict, StaleVersion, ValidationError
 from odr.money import CURRENCIES
 from odr.negotiation import services as negotiation
 from odr.referrals.law import rule_reason
 from odr.validation import COUNTRIES
+from odr.web import action_label
 
 bp = Blueprint("cases", __name__)
 
@@ -95,18 +97,35 @@ def dispute(dispute_id: str) -> Any:
     return _dispute_page(dispute_id)
 
 
+def _change_then_show(dispute_id: str, change: Callable[[], Any], done: str) -> Any:
+    """Make the change; either way, go back to the dispute page and say what happened."""
+    try:
+        change()
+    except ValidationError as error:
+        for field, message in error.errors.items():
+            flash(f"{field}: {message}", "error")
+    except StaleVersion:
+        flash(_("The dispute changed while you were looking at it. Please try again."), "error")
+    except Conflict:
+        flash(_("That is not possible at this stage of the dispute."), "error")
+    else:
+        flash(done, "ok")
+    return redirect(url_for("cases.dispute", dispute_id=dispute_id), 303)
+
+
 @bp.post("/disputes/<dispute_id>/actions/<action>")
 @login_required
 def fire_action(dispute_id: str, action: str) -> Any:
     case = services.find_case(current_user, dispute_id)
     spec = services.action_spec(case, action)
     params = {name: request.form[name] for name in spec.get("params", []) if request.form.get(name)}
-    try:
-        services.fire(case, action, current_user, expected_version=_form_version(), **params)
-    except ValidationError as error:
-        for field, message in error.errors.items():
-            flash(f"{field}: {message}", "error")
-    return redirect(url_for("cases.dispute", dispute_id=dispute_id))
+    return _change_then_show(
+        dispute_id,
+        lambda: services.fire(
+            case, action, current_user, expected_version=_form_version(), **params
+        ),
+        _("Done: %(action)s.", action=action_label(action)),
+    )
 
 
 @bp.post("/disputes/<dispute_id>/offers")
@@ -128,9 +147,11 @@ def answer_offer(dispute_id: str, offer_id: str, decision: str) -> Any:
     if decision not in answers:
         abort(404)
     case = services.find_case(current_user, dispute_id)
-    answers[decision](case, current_user, offer_id, expected_version=_form_version())
-    flash(_("The offer was accepted.") if decision == "accept" else _("The offer was rejected."))
-    return redirect(url_for("cases.dispute", dispute_id=dispute_id))
+    return _change_then_show(
+        dispute_id,
+        lambda: answers[decision](case, current_user, offer_id, expected_version=_form_version()),
+        _("The offer was accepted.") if decision == "accept" else _("The offer was rejected."),
+    )
 
 
 def _form_version() -> int | None:

@@ -150,3 +150,22 @@ def test_the_merchant_named_sees_the_dispute_and_others_get_404(app, api, web, m
         assert stranger.get(path).status_code == 404
         assert dispute["reference"] not in stranger.get("/disputes").get_data(as_text=True)
         assert stranger.post(f"{path}/actions/withdraw").status_code == 404
+
+
+def test_a_button_pressed_on_a_stale_page_changes_nothing_and_says_so(app, api, web):
+    consumer = make_user(app, "consumer")
+    dispute = lodge(api.as_user(consumer))
+    web.login(consumer.email)
+    path = f"/disputes/{dispute['id']}"
+    web.get(path)
+    stale = web.post(f"{path}/actions/withdraw", {"version": dispute["version"] - 1})
+    assert stale.status_code == 303 and stale.headers["Location"] == path
+    page = web.get(path).get_data(as_text=True)
+    assert "changed while you were looking at it" in page
+    assert "state-negotiation" in page
+    done = web.post(f"{path}/actions/withdraw", {"version": dispute["version"]})
+    assert done.status_code == 303
+    assert "state-withdrawn" in web.get(path).get_data(as_text=True)
+    again = web.post(f"{path}/actions/withdraw", {"version": dispute["version"] + 1})
+    assert again.status_code == 303
+    assert "not possible at this stage" in web.get(path).get_data(as_text=True)
