@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from odr.api.auth import token_required
 from odr.api.idempotency import idempotent
@@ -15,6 +16,7 @@ from odr.api.openapi import openapi_document
 from odr.api.problems import problem
 from odr.cases import services as cases
 from odr.cases.schemas import case_to_api, event_to_api, offer_to_api
+from odr.errors import ValidationError
 from odr.negotiation import services as negotiation
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -64,17 +66,14 @@ def _cursor(value: int) -> str:
     return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
 
 
-class _BadIfMatch(Exception):
-    pass
-
-
 def _expected_version() -> int | None:
+    """The version named by `If-Match`, if any (`"3"`, `W/"3"` or `3`)."""
     header = request.headers.get("If-Match")
     if header is None:
         return None
-    value = header.strip().strip('"').removeprefix("W/").strip('"')
+    value = header.strip().removeprefix("W/").strip('"')
     if not value.isdigit():
-        raise _BadIfMatch()
+        raise ValidationError({"If-Match": _l('Send the dispute\'s version, such as "3".')})
     return int(value)
 
 
@@ -163,12 +162,16 @@ def list_events(dispute_id: str) -> Response:
     return jsonify({"items": [event_to_api(e) for e in events[:limit]], "next_cursor": next_cursor})
 
 
-def _action_body() -> dict[str, Any] | Response:
+def _action_body(allowed: set[str] | frozenset[str] = frozenset()) -> dict[str, Any] | Response:
+    """An optional JSON object of the named fields; anything else is refused."""
     if not request.get_data(cache=True):
         return {}
     body = json_body()
     if not isinstance(body, dict):
         return _malformed()
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise ValidationError({field: _l("Unknown field.") for field in unknown})
     return body
 
 
@@ -176,23 +179,12 @@ def _action_body() -> dict[str, Any] | Response:
 @token_required
 @idempotent
 def fire_action(dispute_id: str, action: str) -> Response:
-    body = _action_body()
-    if isinstance(body, Response):
-        return body
     case = cases.find_case(g.api_user, dispute_id)
     spec = cases.action_spec(case, action)
-    unknown = set(body) - set(spec.get("params", []))
-    if unknown:
-        return problem(
-            422,
-            _("Some fields are invalid."),
-            errors={field: _("Unknown field.") for field in sorted(unknown)},
-        )
-    try:
-        version = _expected_version()
-    except _BadIfMatch:
-        return problem(422, _("Some fields are invalid."), errors={"If-Match": _("Not a version.")})
-    cases.fire(case, action, g.api_user, expected_version=version, **body)
+    body = _action_body(set(spec.get("params", [])))
+    if isinstance(body, Response):
+        return body
+    cases.fire(case, action, g.api_user, expected_version=_expected_version(), **body)
     return _dispute_response(dispute_id)
 
 
@@ -226,16 +218,7 @@ def _answer_offer(dispute_id: str, offer_id: str, answer: Any) -> Response:
     body = _action_body()
     if isinstance(body, Response):
         return body
-    if body:
-        return problem(
-            422,
-            _("Some fields are invalid."),
-            errors={field: _("Unknown field.") for field in sorted(body)},
-        )
-    try:
-        version = _expected_version()
-    except _BadIfMatch:
-        return problem(422, _("Some fields are invalid."), errors={"If-Match": _("Not a version.")})
+    version = _expected_version()
     case = cases.find_case(g.api_user, dispute_id)
     answer(case, g.api_user, offer_id, expected_version=version)
     return _dispute_response(dispute_id)
