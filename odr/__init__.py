@@ -24,6 +24,9 @@ def _parse_ceilings(value: str) -> dict[str, int]:
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
