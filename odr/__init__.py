@@ -63,6 +63,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
+    from odr.limits import limiter
+
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+
     from odr.delivery.queue import huey
 
     huey.immediate = bool(app.config["QUEUE_IMMEDIATE"])
@@ -72,17 +77,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     load_workflows()
 
-    from odr.accounts.services import load_session_user
+    from odr.accounts.sessions import load_session_user
 
     login_manager.user_loader(load_session_user)
 
     from odr import web
+    from odr.accounts.admin import bp as admin_bp
     from odr.accounts.views import bp as accounts_bp
     from odr.api.views import bp as api_bp
     from odr.cases.views import bp as cases_bp
     from odr.cli import odr_cli
 
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)
+    from odr.delivery.views import bp as notices_bp
+
+    app.register_blueprint(notices_bp)
     app.register_blueprint(cases_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)

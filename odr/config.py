@@ -37,6 +37,15 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "CLAIM_CEILINGS_SPEC": env.get(
             "ODR_CLAIM_CEILINGS", "CNY=50000,EUR=7000,USD=7500,GBP=6000,JPY=1000000"
         ),
+        "SESSION_IDLE_MINUTES": int(env.get("ODR_SESSION_IDLE_MINUTES", "30")),
+        "SESSION_ABSOLUTE_HOURS": int(env.get("ODR_SESSION_ABSOLUTE_HOURS", "12")),
+        "REMEMBER_DAYS": int(env.get("ODR_REMEMBER_DAYS", "30")),
+        "RATELIMIT_STORAGE_URI": env.get("ODR_RATELIMIT_URL", "memory://"),
+        "RATELIMIT_LOGIN": env.get("ODR_RATELIMIT_LOGIN", "10 per minute"),
+        "RATELIMIT_SIGNUP": env.get("ODR_RATELIMIT_SIGNUP", "5 per hour"),
+        "RATELIMIT_RESET": env.get("ODR_RATELIMIT_RESET", "5 per hour"),
+        "RATELIMIT_LODGE": env.get("ODR_RATELIMIT_LODGE", "20 per hour"),
+        "RATELIMIT_RESEND": env.get("ODR_RATELIMIT_RESEND", "3 per hour"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
@@ -47,6 +56,7 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": environment == "production",
+        "REMEMBER_COOKIE_DURATION": 86400 * int(env.get("ODR_REMEMBER_DAYS", "30")),
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "JSON_SORT_KEYS": False,

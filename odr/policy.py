@@ -7,8 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from odr.accounts.models import User
 from odr.cases.guards import GUARDS, GuardContext
-from odr.cases.models import Case
+from odr.cases.models import Case, RespondentLink
+from odr.extensions import db
 from odr.workflow import Transition, Workflow
 
 
@@ -16,14 +18,17 @@ def case_role(user: Any, case: Case) -> str | None:
     """The part the user plays in this case, or None when the user may not see it."""
     if user is None:
         return "system"
-    if not user.active:
+    if not user.active or not user.email_verified:
         return None
     if user.role == "case_manager":
         return "case_manager"
     if case.claimant_user_id == user.id or case.filed_by_user_id == user.id:
         return "claimant"
-    if user.role == "merchant" and user.email_verified and user.email == case.respondent_email:
-        return "respondent"
+    if user.role == "merchant":
+        visible = db.session.scalar(
+            visible_cases(user).with_only_columns(Case.id).where(Case.id == case.id)
+        )
+        return "respondent" if visible is not None else None
     if user.role == "mediator" and case.mediator_id == user.id:
         return "mediator"
     if user.role == "arbitrator" and case.arbitrator_id == user.id:
@@ -32,9 +37,14 @@ def case_role(user: Any, case: Case) -> str | None:
 
 
 def visible_cases(user: Any) -> sa.Select:
-    """The one scoping query of cases per role. Every list and lookup of cases starts here."""
+    """The one scoping query of cases per role. Every list and lookup of cases starts here.
+
+    Nobody sees a dispute before their e-mail address is verified. A merchant, and each staff
+    account acting for it, sees the disputes naming the merchant account's verified address and
+    those it joined through an invitation link.
+    """
     query = sa.select(Case)
-    if user is None or not user.active:
+    if user is None or not user.active or not user.email_verified:
         return query.where(sa.false())
     if user.role == "case_manager":
         return query
@@ -43,9 +53,14 @@ def visible_cases(user: Any) -> sa.Select:
             sa.or_(Case.claimant_user_id == user.id, Case.filed_by_user_id == user.id)
         )
     if user.role == "merchant":
-        if not user.email_verified:
-            return query.where(sa.false())
-        return query.where(Case.respondent_email == user.email)
+        principal = user.merchant_id or user.id
+        named = (
+            sa.select(User.email)
+            .where(User.id == principal, User.email_verified_at.is_not(None), User.active)
+            .scalar_subquery()
+        )
+        joined = sa.select(RespondentLink.case_id).where(RespondentLink.merchant_id == principal)
+        return query.where(sa.or_(Case.respondent_email == named, Case.id.in_(joined)))
     if user.role == "mediator":
         return query.where(Case.mediator_id == user.id)
     if user.role == "arbitrator":

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    flash,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from odr import i18n
+from odr.accounts.links import LinkError
 from odr.cases import labels
 from odr.config import SUPPORTED_LOCALES
 from odr.errors import DomainError
@@ -71,14 +82,20 @@ def init_app(app: Flask) -> None:
         foreign_law_notes=labels.FOREIGN_LAW_NOTES,
         offer_status_labels=labels.OFFER_STATUS_LABELS,
         party_labels=labels.PARTY_LABELS,
+        role_labels=labels.ROLE_LABELS,
         event_label=event_label,
     )
 
     @app.context_processor
-    def current_locale() -> dict[str, Any]:
+    def page_context() -> dict[str, Any]:
         from flask_babel import get_locale
 
-        return {"current_locale": str(get_locale() or "en")}
+        unread = 0
+        if has_request_context() and current_user.is_authenticated:
+            from odr.delivery.services import unread_count
+
+            unread = unread_count(current_user)
+        return {"current_locale": str(get_locale() or "en"), "unread_notices": unread}
 
     @app.after_request
     def security_headers(response: Any) -> Any:
@@ -107,19 +124,33 @@ def init_app(app: Flask) -> None:
         title = titles.get(error.status, _("Please check what you entered."))
         return render_template("error.html", title=title, status=error.status), error.status
 
+    @app.errorhandler(LinkError)
+    def link_error_page(error: LinkError) -> Any:
+        messages = {
+            "expired": _("This link has expired."),
+            "used": _("This link has already been used."),
+            "invalid": _("This link is not valid. Check that you copied all of it."),
+        }
+        return (
+            render_template("accounts/link_error.html", message=messages[error.reason]),
+            400,
+        )
+
     @app.errorhandler(HTTPException)
     def http_error_page(error: HTTPException) -> Any:
-        if request.path.startswith("/api/"):
-            from odr.api.problems import problem
-
-            return problem(error.code or 500, error.name, error.description or "")
-        if error.code == 400 and "CSRF" in (error.description or ""):
-            flash(_("Your form had expired. Please try again."), "error")
         titles = {
             400: _("Something in that request was not right. Please try again."),
             404: _("We could not find that page."),
             405: _("We could not find that page."),
             413: _("That upload is too large."),
+            429: _("Too many attempts. Please wait a little and try again."),
         }
+        if request.path.startswith("/api/"):
+            from odr.api.problems import problem
+
+            title = titles[429] if error.code == 429 else error.name
+            return problem(error.code or 500, title, error.description or "")
+        if error.code == 400 and "CSRF" in (error.description or ""):
+            flash(_("Your form had expired. Please try again."), "error")
         title = titles.get(error.code, _("Something went wrong on our side. Please try again."))
         return render_template("error.html", title=title, status=error.code), error.code

@@ -103,6 +103,7 @@ def build_app(backend: str, mailbox: Mailbox, name: str = "odr.db", **extra):
         "SMTP_PORT": mailbox.port,
         "QUEUE_IMMEDIATE": True,
         "ARGON2_CHEAP": True,
+        "RATELIMIT_ENABLED": False,
         "BASE_URL": "https://odr.test",
         **extra,
     }

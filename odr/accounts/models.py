@@ -34,8 +34,15 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(sa.String(200))
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(default=True)
-    session_version: Mapped[int] = mapped_column(default=1)
+    terms_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A merchant's staff account acts for the merchant account named here.
+    merchant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    caseload_ceiling: Mapped[int | None]
+    conflicts: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    # The server-side session this object was loaded for (not a column).
+    session_key = None  # str | None; instance attribute, not mapped
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
@@ -45,9 +52,38 @@ class User(UserMixin, db.Model):
     def email_verified(self) -> bool:
         return self.email_verified_at is not None
 
+    @property
+    def principal_id(self) -> int:
+        """The merchant account a staff member acts for; anyone else acts for themselves."""
+        return self.merchant_id or self.id
+
     def get_id(self) -> str:
-        # The session version makes old session cookies useless once it changes.
-        return f"{self.id}:{self.session_version}"
+        # Names the server-side session, so ending that row makes the cookie useless.
+        return f"{self.id}:{self.session_key}"
+
+
+class UserSession(db.Model):
+    """A logged-in session; the cookie names it, the server can end it."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UsedLink(db.Model):
+    """Single-use e-mail links that have been used, by their random id."""
+
+    __tablename__ = "used_links"
+
+    jti: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(sa.String(30))
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class ApiToken(db.Model):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from typing import Any
+from zoneinfo import available_timezones
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher, profiles
@@ -13,9 +15,14 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from odr import clock
+from odr.accounts.links import LinkError, link_url, make_link_token, read_link_token, spend_link
 from odr.accounts.models import ROLES, ApiToken, User
+from odr.accounts.passwords import password_problem
+from odr.accounts.sessions import end_other_sessions
 from odr.db import write_transaction
-from odr.errors import ValidationError
+from odr.delivery.queue import schedule_delivery
+from odr.delivery.services import queue_mail
+from odr.errors import Forbidden, NotFound, ValidationError
 from odr.extensions import db
 from odr.validation import FieldReader
 
@@ -23,7 +30,6 @@ _hasher = PasswordHasher()
 # Tests set ARGON2_CHEAP: still Argon2id, at the cheapest parameters, so fixtures stay fast.
 _cheap_hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
 TOKEN_PREFIX = "odr_"  # noqa: S105 (a prefix, not a secret)
-MIN_PASSWORD_LENGTH = 12
 # Verifying against this keeps the time of a log-in for an unknown e-mail like a known one.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
@@ -40,6 +46,20 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
 
 
+def _check_account_fields(reader: FieldReader, fields: dict[str, Any]) -> dict[str, Any]:
+    values = {
+        "email": reader.email(fields, "email", "email"),
+        "name": reader.string(fields, "name", "name"),
+        "country": reader.country(fields, "country", "country"),
+        "language": reader.language(fields, "language", "language"),
+    }
+    timezone = fields.get("timezone") or "UTC"
+    if timezone not in available_timezones():
+        reader.fail("timezone", _l("Choose a time zone from the list, such as Asia/Shanghai."))
+    values["timezone"] = timezone
+    return values
+
+
 def create_user(
     *,
     email: str,
@@ -51,32 +71,33 @@ def create_user(
     languages: list[str] | None = None,
     timezone: str = "UTC",
     verified: bool = True,
+    merchant_id: int | None = None,
+    caseload_ceiling: int | None = None,
+    conflicts: list[str] | None = None,
 ) -> User:
     """Create an account. Accounts made by staff or the command line count as verified."""
     reader = FieldReader()
     fields = {"email": email, "name": name, "country": country, "language": language}
-    email = reader.email(fields, "email", "email")
-    name = reader.string(fields, "name", "name")
-    country = reader.country(fields, "country", "country")
-    language = reader.language(fields, "language", "language")
+    values = _check_account_fields(reader, {**fields, "timezone": timezone})
     if role not in ROLES:
         reader.fail("role", _l("Choose one of: %(choices)s.", choices=", ".join(ROLES)))
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        reader.fail("password", _l("At least %(count)d characters.", count=MIN_PASSWORD_LENGTH))
-    if email and find_user_by_email(email):
+    if password is not None:
+        problem = password_problem(password, email=values["email"] or "", name=name or "")
+        if problem:
+            reader.fail("password", problem)
+    if values["email"] and find_user_by_email(values["email"]):
         reader.fail("email", _l("An account with this e-mail address already exists."))
     reader.raise_if_errors()
     with write_transaction(db.session):
         user = User(
-            email=email,
-            name=name,
+            **values,
             role=role,
-            country=country,
-            language=language,
-            languages=languages or [language],
-            timezone=timezone,
+            languages=languages or [values["language"]],
             password_hash=hash_password(password) if password else None,
             email_verified_at=clock.now() if verified else None,
+            merchant_id=merchant_id,
+            caseload_ceiling=caseload_ceiling,
+            conflicts=conflicts or [],
         )
         db.session.add(user)
     return user
@@ -138,17 +159,393 @@ def user_for_token(plain: str) -> User | None:
     return token.user
 
 
-def load_session_user(session_id: str) -> User | None:
-    """Flask-Login's loader: `<id>:<session version>`; an old version is refused."""
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
-        return None
-    return user
-
-
 def set_language(user: User, language: str) -> None:
     with write_transaction(db.session):
         user.language = language
+
+
+# ---- API tokens on the account page -----------------------------------------------------------
+
+
+def list_tokens(user: User) -> list[ApiToken]:
+    return list(
+        db.session.scalars(
+            sa.select(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def revoke_token(user: User, token_id: int) -> None:
+    with write_transaction(db.session):
+        token = db.session.get(ApiToken, token_id)
+        if token is None or token.user_id != user.id:
+            raise NotFound()
+        token.revoked_at = clock.now()
+
+
+# ---- sign-up and e-mail verification ------------------------------------------------------------
+
+SIGNUP_ROLES = ("consumer", "merchant")
+
+
+def sign_up(fields: dict[str, Any]) -> User | None:
+    """A new consumer or merchant account, unverified until its e-mail link is followed.
+
+    Signing up with an address that has an account sends that address a notice instead and
+    answers the same, so the form does not tell who has an account.
+    """
+    reader = FieldReader()
+    values = _check_account_fields(reader, fields)
+    role = fields.get("role")
+    if role not in SIGNUP_ROLES:
+        reader.fail("role", _l("Choose one of: %(choices)s.", choices=", ".join(SIGNUP_ROLES)))
+    password = fields.get("password") or ""
+    problem = password_problem(password, email=values["email"] or "", name=values["name"] or "")
+    if problem:
+        reader.fail("password", problem)
+    if not fields.get("terms"):
+        reader.fail("terms", _l("Please accept the terms of use to continue."))
+    reader.raise_if_errors()
+    existing = find_user_by_email(values["email"])
+    if existing is not None:
+        with write_transaction(db.session):
+            queue_mail(
+                to=existing.email,
+                language=existing.language,
+                template="account_exists",
+                key=f"account-exists:{existing.id}:{secrets.token_hex(8)}",
+                case_id=None,
+                user=existing,
+            )
+        schedule_delivery()
+        return None
+    with write_transaction(db.session):
+        user = User(
+            **values,
+            role=role,
+            languages=[values["language"]],
+            password_hash=hash_password(password),
+            terms_accepted_at=clock.now(),
+        )
+        db.session.add(user)
+        db.session.flush()
+        _queue_verification(user)
+    schedule_delivery()
+    return user
+
+
+def _queue_verification(user: User) -> None:
+    token = make_link_token("verify_email", user=user.id, email=user.email)
+    queue_mail(
+        to=user.email,
+        language=user.language,
+        template="verify_email",
+        key=f"verify:{user.id}:{token[-16:]}",
+        case_id=None,
+        user=user,
+        link=link_url("/account/verify", token),
+    )
+
+
+def resend_verification(user: User) -> None:
+    if user.email_verified:
+        return
+    with write_transaction(db.session):
+        _queue_verification(user)
+    schedule_delivery()
+
+
+def verify_email(token: str) -> User:
+    payload = read_link_token("verify_email", token)
+    with write_transaction(db.session):
+        user = db.session.get(User, payload["user"])
+        if user is None or user.email != payload["email"]:
+            raise LinkError("invalid")
+        spend_link("verify_email", payload)
+        if user.email_verified_at is None:
+            user.email_verified_at = clock.now()
+    return user
+
+
+# ---- passwords --------------------------------------------------------------------------------
+
+
+def _password_fingerprint(user: User) -> str:
+    # A reset link names the password it replaces: once that changes, the link is dead.
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+
+
+def request_password_reset(email: str) -> None:
+    """Send a reset link if the address has an active account; answer the same either way."""
+    user = find_user_by_email(email or "")
+    if user is None or not user.active:
+        return
+    token = make_link_token("reset_password", user=user.id, pwd=_password_fingerprint(user))
+    with write_transaction(db.session):
+        queue_mail(
+            to=user.email,
+            language=user.language,
+            template="reset_password",
+            key=f"reset:{user.id}:{token[-16:]}",
+            case_id=None,
+            user=user,
+            link=link_url("/password/reset", token),
+        )
+    schedule_delivery()
+
+
+def check_reset_link(token: str, purpose: str = "reset_password") -> User:
+    payload = read_link_token(purpose, token)
+    user = db.session.get(User, payload["user"])
+    if user is None or not user.active or payload["pwd"] != _password_fingerprint(user):
+        raise LinkError("used")
+    return user
+
+
+def reset_password(token: str, new_password: str, purpose: str = "reset_password") -> User:
+    """Set a new password from an e-mail link; every session of the account ends."""
+    user = check_reset_link(token, purpose)
+    payload = read_link_token(purpose, token)
+    _refuse_weak(new_password, user)
+    with write_transaction(db.session):
+        spend_link(purpose, payload)
+        user = db.session.get(User, user.id)
+        user.password_hash = hash_password(new_password)
+        if user.email_verified_at is None:
+            user.email_verified_at = clock.now()  # the link reached this address
+        end_other_sessions(user.id)
+    return user
+
+
+def _refuse_weak(password: str, user: User) -> None:
+    problem = password_problem(password, email=user.email, name=user.name)
+    if problem:
+        raise ValidationError({"new_password": problem})
+
+
+def _require_password(user: User, password: str) -> None:
+    if authenticate(user.email, password) is None:
+        raise ValidationError({"password": _l("This is not your current password.")})
+
+
+def change_password(user: User, current: str, new_password: str) -> None:
+    """Change the password; every other session of the account ends."""
+    _require_password(user, current)
+    _refuse_weak(new_password, user)
+    with write_transaction(db.session):
+        db.session.get(User, user.id).password_hash = hash_password(new_password)
+        end_other_sessions(user.id, keep=user.session_key)
+
+
+# ---- e-mail change ------------------------------------------------------------------------------
+
+
+def request_email_change(user: User, password: str, new_email: str) -> None:
+    """Send a confirmation link to the new address and a notice to the old one."""
+    _require_password(user, password)
+    reader = FieldReader()
+    email = reader.email({"new_email": new_email}, "new_email", "new_email")
+    reader.raise_if_errors()
+    if find_user_by_email(email) is not None:
+        raise ValidationError({"new_email": _l("This e-mail address cannot be used.")})
+    token = make_link_token("change_email", user=user.id, email=email)
+    with write_transaction(db.session):
+        queue_mail(
+            to=email,
+            language=user.language,
+            template="confirm_email_change",
+            key=f"change-email:{user.id}:{token[-16:]}",
+            case_id=None,
+            user=user,
+            link=link_url("/account/email/confirm", token),
+        )
+        queue_mail(
+            to=user.email,
+            language=user.language,
+            template="email_change_requested",
+            key=f"change-email-notice:{user.id}:{token[-16:]}",
+            case_id=None,
+            user=user,
+            new_email=email,
+        )
+    schedule_delivery()
+
+
+def confirm_email_change(token: str) -> User:
+    payload = read_link_token("change_email", token)
+    with write_transaction(db.session):
+        user = db.session.get(User, payload["user"])
+        if user is None or not user.active:
+            raise LinkError("invalid")
+        if find_user_by_email(payload["email"]) is not None:
+            raise ValidationError({"new_email": _l("This e-mail address cannot be used.")})
+        spend_link("change_email", payload)
+        old = user.email
+        user.email = payload["email"]
+        user.email_verified_at = clock.now()
+        queue_mail(
+            to=old,
+            language=user.language,
+            template="email_changed",
+            key=f"email-changed:{user.id}:{payload['jti']}",
+            case_id=None,
+            user=user,
+            old_email=old,
+        )
+    schedule_delivery()
+    return user
+
+
+# ---- staff: the provider's neutrals and case managers, and a merchant's own staff ---------------
+
+PROVIDER_STAFF_ROLES = ("mediator", "arbitrator", "case_manager")
+
+
+def _welcome(user: User) -> None:
+    token = make_link_token("staff_welcome", user=user.id, pwd=_password_fingerprint(user))
+    queue_mail(
+        to=user.email,
+        language=user.language,
+        template="staff_welcome",
+        key=f"welcome:{user.id}",
+        case_id=None,
+        user=user,
+        link=link_url("/password/welcome", token),
+    )
+
+
+def create_staff_account(actor: User, fields: dict[str, Any]) -> User:
+    """A case manager creates a mediator, arbitrator or case manager; a welcome link sets the
+    password."""
+    if actor.role != "case_manager":
+        raise Forbidden()
+    role = fields.get("role")
+    if role not in PROVIDER_STAFF_ROLES:
+        raise ValidationError(
+            {"role": _l("Choose one of: %(choices)s.", choices=", ".join(PROVIDER_STAFF_ROLES))}
+        )
+    languages = [x for x in (fields.get("languages") or []) if x]
+    ceiling = fields.get("caseload_ceiling")
+    if ceiling is not None and (not isinstance(ceiling, int) or not 1 <= ceiling <= 10000):
+        raise ValidationError({"caseload_ceiling": _l("Must be a whole number from 1 to 10000.")})
+    user = create_user(
+        email=fields.get("email") or "",
+        name=fields.get("name") or "",
+        role=role,
+        country=fields.get("country") or "",
+        language=fields.get("language") or "",
+        languages=languages,
+        timezone=fields.get("timezone") or "UTC",
+        caseload_ceiling=ceiling,
+        conflicts=[x.strip().lower() for x in fields.get("conflicts") or [] if x.strip()],
+        verified=False,
+    )
+    with write_transaction(db.session):
+        _welcome(db.session.get(User, user.id))
+    schedule_delivery()
+    return user
+
+
+def add_merchant_staff(owner: User, fields: dict[str, Any]) -> User:
+    """A merchant adds a staff account that acts for it, with its own log-in."""
+    if owner.role != "merchant" or owner.merchant_id is not None or not owner.email_verified:
+        raise Forbidden()
+    user = create_user(
+        email=fields.get("email") or "",
+        name=fields.get("name") or "",
+        role="merchant",
+        country=owner.country,
+        language=fields.get("language") or owner.language,
+        timezone=owner.timezone,
+        merchant_id=owner.id,
+        verified=False,
+    )
+    with write_transaction(db.session):
+        _welcome(db.session.get(User, user.id))
+    schedule_delivery()
+    return user
+
+
+def merchant_staff(owner: User) -> list[User]:
+    return list(
+        db.session.scalars(sa.select(User).where(User.merchant_id == owner.id).order_by(User.id))
+    )
+
+
+def deactivate_user(actor: User, user_id: int) -> User:
+    """Deactivate an account: its sessions and tokens stop working at once.
+
+    Case managers may deactivate anyone but themselves; a merchant, its own staff.
+    """
+    with write_transaction(db.session):
+        user = db.session.get(User, user_id)
+        allowed = actor.role == "case_manager" or (
+            user is not None and user.merchant_id == actor.id
+        )
+        if user is None or not allowed:
+            raise NotFound()
+        if user.id == actor.id:
+            raise ValidationError({"user": _l("You cannot deactivate your own account.")})
+        user.active = False
+        end_other_sessions(user.id)
+        db.session.execute(
+            sa.update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=clock.now())
+        )
+    return user
+
+
+def list_users(*, after_id: int | None = None, limit: int = 50) -> list[User]:
+    query = sa.select(User).order_by(User.id.desc()).limit(limit)
+    if after_id is not None:
+        query = query.where(User.id < after_id)
+    return list(db.session.scalars(query))
+
+
+# ---- invitations: the respondent joins the dispute ----------------------------------------------
+
+
+def invitation_link(case: Any) -> str:
+    token = make_link_token("invitation", case=case.public_id, email=case.respondent_email)
+    return link_url("/invitations", token)
+
+
+def read_invitation(token: str) -> dict[str, Any]:
+    return read_link_token("invitation", token)
+
+
+def accept_invitation(user: User, token: str) -> Any:
+    """Join the dispute named by the invitation to the merchant's account.
+
+    Following the link proves control of the address it was sent to: an account with that same
+    address becomes verified; any other merchant account is linked to the dispute.
+    """
+    from odr.cases.events import append_event
+    from odr.cases.models import Case, RespondentLink
+    from odr.cases.services import lock_case
+
+    if user.role != "merchant":
+        raise Forbidden()
+    payload = read_invitation(token)
+    with write_transaction(db.session):
+        case_id = db.session.scalar(sa.select(Case.id).where(Case.public_id == payload["case"]))
+        if case_id is None:
+            raise LinkError("invalid")
+        case = lock_case(case_id)
+        spend_link("invitation", payload)
+        account = db.session.get(User, user.id)
+        if account.email == payload["email"] and account.email_verified_at is None:
+            account.email_verified_at = clock.now()
+        principal = account.merchant_id or account.id
+        linked = db.session.scalar(
+            sa.select(RespondentLink.id).where(
+                RespondentLink.case_id == case.id, RespondentLink.merchant_id == principal
+            )
+        )
+        if linked is None:
+            db.session.add(RespondentLink(case_id=case.id, merchant_id=principal))
+        append_event(case, kind="respondent_joined", actor=account, role="respondent", data={})
+    return case

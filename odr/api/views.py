@@ -17,6 +17,7 @@ from odr.api.problems import problem
 from odr.cases import services as cases
 from odr.cases.schemas import case_to_api, event_to_api, offer_to_api
 from odr.errors import ValidationError
+from odr.limits import api_caller, limited
 from odr.negotiation import services as negotiation
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -110,6 +111,7 @@ def me() -> Response:
 
 
 @bp.post("/disputes")
+@limited("RATELIMIT_LODGE", api_caller)
 @token_required
 @idempotent
 def lodge() -> Response:

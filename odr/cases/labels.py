@@ -52,3 +52,12 @@ EVENT_LABELS = {
     "lodged": _l("Dispute lodged"),
     "reminder": _l("Deadline reminder sent"),
 }
+ROLE_LABELS = {
+    "consumer": _l("Consumer"),
+    "merchant": _l("Merchant"),
+    "mediator": _l("Mediator"),
+    "arbitrator": _l("Arbitrator"),
+    "case_manager": _l("Case manager"),
+    "platform": _l("Platform"),
+    "partner": _l("Partner agency"),
+}

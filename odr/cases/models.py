@@ -138,6 +138,20 @@ class Event(db.Model):
     hash: Mapped[str] = mapped_column(sa.String(64))
 
 
+class RespondentLink(db.Model):
+    """A merchant account that proved control of the respondent's address through the invitation."""
+
+    __tablename__ = "respondent_links"
+    __table_args__ = (
+        sa.UniqueConstraint("case_id", "merchant_id", name="uq_respondent_links_case_merchant"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
+    merchant_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
 class CaseNote(db.Model):
     """Free text given with an action (a reason, a note), kept out of the event chain."""
 

@@ -15,11 +15,11 @@ from odr import clock
 from odr.accounts.models import User
 from odr.cases.events import append_event
 from odr.cases.guards import GuardContext
-from odr.cases.models import Case, CaseNote, Event, ReferenceCounter
+from odr.cases.models import Case, CaseNote, Event, ReferenceCounter, RespondentLink
 from odr.cases.schemas import parse_lodging
 from odr.db import write_transaction
 from odr.delivery.queue import schedule_delivery
-from odr.delivery.services import queue_mail
+from odr.delivery.services import notify, queue_mail
 from odr.errors import Conflict, Forbidden, NotFound, StaleVersion
 from odr.extensions import db
 from odr.policy import available_actions, case_role, decide, visible_cases
@@ -208,6 +208,8 @@ def lodge_dispute(*, filer: User, body: Any) -> Case:
     """Validate, screen and record a new dispute; notify the respondent after commit."""
     if filer.role not in ("consumer", "platform"):
         raise Forbidden("only consumers and platforms lodge disputes")
+    if not filer.email_verified:
+        raise Forbidden("confirm your e-mail address before lodging a dispute")
     columns = parse_lodging(body, filer=filer)
     workflow = get_workflow("dispute")
     now = clock.now()
@@ -264,13 +266,14 @@ def lodge_dispute(*, filer: User, body: Any) -> Case:
                 "currency": case.claim_currency,
             },
         )
-        queue_mail(
-            to=case.respondent_email,
-            language=case.respondent_language,
-            template="dispute_lodged",
-            key=f"lodged:{case.public_id}:respondent",
-            case_id=case.id,
-            case=case,
+        from odr.accounts.services import invitation_link
+
+        tell_parties(
+            case,
+            parties=("respondent",),
+            kind="dispute_lodged",
+            actor=filer,
+            invitation=invitation_link(case),
         )
     schedule_delivery()
     return case
@@ -334,7 +337,7 @@ def _fire_locked(case: Case, action: str, actor: User | None, params: dict[str, 
     data |= _record_notes(case, actor, params)
     if case.state != before:
         case.state_entered_at = clock.now()
-        _notify_parties_of_state(case, actor)
+        tell_parties(case, parties=("claimant", "respondent"), kind="state_changed", actor=actor)
     case.deadline_at = next_deadline(case, workflow.states[case.state])
     case.version += 1
     append_event(case, kind=action, actor=actor, role=role, data=data)
@@ -379,24 +382,64 @@ def _remind(case: Case, roles: list[str]) -> None:
             case_id=case.id,
             case=case,
         )
+    notify(users=recipients, case_id=case.id, kind="deadline_reminder", **_notice_params(case))
 
 
-def _notify_parties_of_state(case: Case, actor: User | None) -> None:
-    recipients = (
-        ("claimant", case.claimant_email, case.claimant_language),
-        ("respondent", case.respondent_email, case.respondent_language),
+def party_accounts(case: Case, party: str) -> list[User]:
+    """The accounts that act as this party of the case (a merchant's staff included)."""
+    if party == "claimant":
+        ids = {case.claimant_user_id, case.filed_by_user_id} - {None}
+        return list(db.session.scalars(sa.select(User).where(User.id.in_(ids), User.active)))
+    principals = (
+        sa.select(User.id)
+        .where(
+            User.role == "merchant",
+            User.merchant_id.is_(None),
+            User.email_verified_at.is_not(None),
+            sa.or_(
+                User.email == case.respondent_email,
+                User.id.in_(
+                    sa.select(RespondentLink.merchant_id).where(RespondentLink.case_id == case.id)
+                ),
+            ),
+        )
+        .scalar_subquery()
     )
-    for party, email, language in recipients:
-        if actor is not None and actor.email == email:
+    return list(
+        db.session.scalars(
+            sa.select(User).where(
+                User.active,
+                User.email_verified_at.is_not(None),
+                sa.or_(User.id.in_(principals), User.merchant_id.in_(principals)),
+            )
+        )
+    )
+
+
+def _notice_params(case: Case) -> dict[str, Any]:
+    return {"reference": case.reference, "state": case.state, "case": case.public_id}
+
+
+def tell_parties(
+    case: Case, *, parties: tuple[str, ...], kind: str, actor: User | None, **context: Any
+) -> None:
+    """E-mail each party at the address named in the case, in its language, and leave a notice
+    for each of its accounts; the party the actor acts for is not told of its own doing."""
+    for party in parties:
+        email, language = getattr(case, f"{party}_email"), getattr(case, f"{party}_language")
+        accounts = party_accounts(case, party)
+        if actor is not None and (actor.email == email or actor.id in {a.id for a in accounts}):
             continue
         queue_mail(
             to=email,
             language=language,
-            template="state_changed",
-            key=f"state:{case.public_id}:{case.event_count + 1}:{party}",
+            template=kind,
+            key=f"{kind}:{case.public_id}:{case.event_count + 1}:{party}",
             case_id=case.id,
             case=case,
+            **context,
         )
+        notify(users=accounts, case_id=case.id, kind=kind, **_notice_params(case))
 
 
 def validate_reason(params: dict[str, Any], field: str = "reason", required: bool = False) -> dict:

@@ -17,6 +17,7 @@ from odr.cases.forms import (
 )
 from odr.cases.models import CATEGORIES, REMEDIES
 from odr.errors import Conflict, StaleVersion, ValidationError
+from odr.limits import limited, logged_in_user
 from odr.money import CURRENCIES
 from odr.negotiation import services as negotiation
 from odr.referrals.law import rule_reason
@@ -56,9 +57,12 @@ def _lodging_choices() -> dict[str, Any]:
 
 @bp.route("/disputes/new", methods=["GET", "POST"])
 @login_required
+@limited("RATELIMIT_LODGE", logged_in_user)
 def lodge() -> Any:
     if current_user.role not in ("consumer", "platform"):
         abort(403)
+    if not current_user.email_verified:
+        return render_template("accounts/verify_first.html"), 403
     errors: dict[str, Any] = {}
     form = request.form
     if request.method == "POST":

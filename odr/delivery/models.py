@@ -34,3 +34,18 @@ class OutboxMessage(db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class Notice(db.Model):
+    """A notice in the app, for the same events that send e-mail; worded when shown."""
+
+    __tablename__ = "notices"
+    __table_args__ = (sa.Index("ix_notices_user_unread", "user_id", "read_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    params: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -14,7 +14,7 @@ from flask_babel import force_locale
 from odr import clock
 from odr.db import write_transaction
 from odr.delivery.mail import send_mail
-from odr.delivery.models import OutboxMessage
+from odr.delivery.models import Notice, OutboxMessage
 from odr.extensions import db
 from odr.i18n import mail_locale
 
@@ -131,3 +131,37 @@ def _record_failure(message_id: int, exc: Exception) -> None:
         else:
             message.next_attempt_at = clock.now() + wait
     log.warning("outbox message %s failed: %s", message_id, type(exc).__name__)
+
+
+def notify(*, users: list[Any], case_id: int | None, kind: str, **params: Any) -> None:
+    """Notices in the app for these users (the caller commits); worded when they are shown."""
+    for user in users:
+        db.session.add(Notice(user_id=user.id, case_id=case_id, kind=kind, params=params))
+
+
+def unread_count(user: Any) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Notice)
+        .where(Notice.user_id == user.id, Notice.read_at.is_(None))
+    )
+
+
+def list_notices(user: Any, limit: int = 100) -> list[Notice]:
+    """Unread first, newest first within each."""
+    return list(
+        db.session.scalars(
+            sa.select(Notice)
+            .where(Notice.user_id == user.id)
+            .order_by(Notice.read_at.is_not(None), Notice.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def mark_notices_read(user: Any, notice_id: int | None = None) -> None:
+    with write_transaction(db.session):
+        query = sa.update(Notice).where(Notice.user_id == user.id, Notice.read_at.is_(None))
+        if notice_id is not None:
+            query = query.where(Notice.id == notice_id)
+        db.session.execute(query.values(read_at=clock.now()))

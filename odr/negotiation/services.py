@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from odr import clock
 from odr.cases.guards import GuardContext
 from odr.cases.models import REMEDIES, Case
-from odr.cases.services import effect, fire, parameters
+from odr.cases.services import effect, fire, parameters, tell_parties
 from odr.errors import NotFound
 from odr.extensions import db
 from odr.negotiation.models import Offer
@@ -89,6 +89,9 @@ def _record_offer(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
     db.session.flush()
     if ctx.role == "respondent" and ctx.case.respondent_answered_at is None:
         ctx.case.respondent_answered_at = now
+    tell_parties(
+        ctx.case, parties=(ctx.other_party,), kind="offer_made", actor=ctx.actor, offer=offer
+    )
     return {"offer": offer.public_id, "amount": amount_minor, "currency": currency}
 
 

@@ -51,17 +51,14 @@ def test_forms_without_a_csrf_token_are_refused(app, web):
     assert web.get("/disputes").status_code == 200
 
 
-def test_an_old_session_cookie_is_useless_once_the_session_version_changes(app, web):
+def test_a_session_cookie_is_useless_once_logged_out(app, web):
     user = make_user(app, "consumer")
     web.login(user.email)
-    with app.app_context():
-        db.session.execute(
-            sa.update(User)
-            .where(User.id == user.id)
-            .values(session_version=User.session_version + 1)
-        )
-        db.session.commit()
-    assert web.get("/disputes").status_code == 302
+    cookie = web.client.get_cookie("session").value
+    web.post("/logout")
+    replay = app.test_client()
+    replay.set_cookie("session", cookie)
+    assert replay.get("/disputes").status_code == 302
 
 
 def test_tokens_are_stored_hashed(app, api):

@@ -13,7 +13,7 @@ from odr.sweep import sweep
 from tests.factories import lodge, make_user
 
 
-def _outbox(app, key_prefix: str = "lodged:"):
+def _outbox(app, key_prefix: str = "dispute_lodged:"):
     with app.app_context():
         return db.session.scalars(
             sa.select(OutboxMessage)
@@ -36,10 +36,10 @@ def test_the_respondent_gets_the_claim_in_their_language(app, api, mailbox):
     assert message["Content-Language"] == "zh_Hant"
     body = message.get_body(("plain",)).get_content()
     assert "爭議" in body  # Traditional Chinese
-    assert f"https://odr.test/disputes/{dispute['id']}" in body
+    assert "https://odr.test/invitations/" in body
     assert "The left earcup stopped working" in body
     html = message.get_body(("html",)).get_content()
-    assert f'href="https://odr.test/disputes/{dispute["id"]}"' in html
+    assert 'href="https://odr.test/invitations/' in html
     assert [m.delivered_at is not None for m in _outbox(app)] == [True]
 
 

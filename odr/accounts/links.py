@@ -1,0 +1,71 @@
+"""Signed, expiring, single-use e-mail links: verification, invitation, reset, e-mail change.
+
+Each link carries a purpose (the signing salt), a random id and its payload. Altered: bad
+signature. Old: expired. Used: its id is in `used_links`, written in the same transaction as the
+change the link makes, so a link works once even when two clicks race.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
+
+from odr.accounts.models import UsedLink
+from odr.errors import DomainError
+from odr.extensions import db
+
+LIFETIMES = {  # seconds
+    "verify_email": 48 * 3600,
+    "invitation": 30 * 24 * 3600,
+    "reset_password": 3600,
+    "change_email": 24 * 3600,
+    "staff_welcome": 7 * 24 * 3600,
+}
+
+
+class LinkError(DomainError):
+    """The link is altered, expired or already used; `reason` says which."""
+
+    status = 400
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"odr-link-{purpose}")
+
+
+def make_link_token(purpose: str, **payload: Any) -> str:
+    return _serializer(purpose).dumps({**payload, "jti": secrets.token_urlsafe(16)})
+
+
+def read_link_token(purpose: str, token: str) -> dict[str, Any]:
+    """The payload of a valid, unexpired, unused link; LinkError otherwise."""
+    try:
+        payload = _serializer(purpose).loads(token, max_age=LIFETIMES[purpose])
+    except SignatureExpired as exc:
+        raise LinkError("expired") from exc
+    except BadSignature as exc:
+        raise LinkError("invalid") from exc
+    if db.session.get(UsedLink, payload["jti"]) is not None:
+        raise LinkError("used")
+    return payload
+
+
+def spend_link(purpose: str, payload: dict[str, Any]) -> None:
+    """Mark the link used; call inside the write transaction of the change it makes."""
+    db.session.add(UsedLink(jti=payload["jti"], purpose=purpose))
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        raise LinkError("used") from exc
+
+
+def link_url(endpoint_path: str, token: str) -> str:
+    return f"{current_app.config['BASE_URL']}{endpoint_path}/{token}"
