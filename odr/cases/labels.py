@@ -51,6 +51,7 @@ PARTY_LABELS = {
 EVENT_LABELS = {
     "lodged": _l("Dispute lodged"),
     "reminder": _l("Deadline reminder sent"),
+    "respondent_joined": _l("The merchant joined the dispute"),
 }
 ROLE_LABELS = {
     "consumer": _l("Consumer"),
