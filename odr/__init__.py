@@ -24,9 +24,9 @@ def _parse_ceilings(value: str) -> dict[str, int]:
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("odr", "huey"):
+        logging.getLogger(name).setLevel(logging.INFO)
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
