@@ -57,7 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
-    login_manager.session_protection = "strong"
+    login_manager.session_protection = "basic"  # server-side sessions end on their own timers
 
     from odr.i18n import select_locale, select_timezone
 
