@@ -190,11 +190,12 @@ def revoke_token(user: User, token_id: int) -> None:
 SIGNUP_ROLES = ("consumer", "merchant")
 
 
-def sign_up(fields: dict[str, Any]) -> User | None:
+def sign_up(fields: dict[str, Any], *, proven_email: str | None = None) -> User | None:
     """A new consumer or merchant account, unverified until its e-mail link is followed.
 
     Signing up with an address that has an account sends that address a notice instead and
-    answers the same, so the form does not tell who has an account.
+    answers the same, so the form does not tell who has an account. `proven_email` is an address
+    whose control was already shown by following an invitation link sent to it.
     """
     reader = FieldReader()
     values = _check_account_fields(reader, fields)
@@ -221,6 +222,7 @@ def sign_up(fields: dict[str, Any]) -> User | None:
             )
         schedule_delivery()
         return None
+    proven = proven_email is not None and proven_email == values["email"]
     with write_transaction(db.session):
         user = User(
             **values,
@@ -228,10 +230,12 @@ def sign_up(fields: dict[str, Any]) -> User | None:
             languages=[values["language"]],
             password_hash=hash_password(password),
             terms_accepted_at=clock.now(),
+            email_verified_at=clock.now() if proven else None,
         )
         db.session.add(user)
         db.session.flush()
-        _queue_verification(user)
+        if not proven:
+            _queue_verification(user)
     schedule_delivery()
     return user
 

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import available_timezones
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from odr.accounts import services
+from odr.accounts.links import LinkError
 from odr.accounts.sessions import end_session, start_session
-from odr.errors import ValidationError
+from odr.errors import Forbidden, ValidationError
+from odr.i18n import normalise_language
 from odr.limits import limited, logged_in_user, submitted_email
 from odr.validation import COUNTRIES, FieldReader
 from odr.web import safe_next
@@ -35,17 +47,28 @@ def _log_in(user: Any, remember: bool = False) -> None:
 
 
 def _accept_invitation(user: Any, token: str) -> None:
-    from odr.accounts.links import LinkError
-
     try:
         case = services.accept_invitation(user, token)
     except LinkError:
         flash(
             _("The invitation link could not be used. Ask the ODR service for a new one."), "error"
         )
+    except Forbidden:
+        flash(_("Only a merchant account can answer a dispute."), "error")
     else:
         flash(_("Dispute %(reference)s is now in your account.", reference=case.reference), "ok")
     session.pop("invitation", None)
+
+
+def _invited_email() -> str | None:
+    """The address a pending invitation was sent to, which following it has proven."""
+    token = session.get("invitation")
+    if not token:
+        return None
+    try:
+        return services.read_invitation(token)["email"]
+    except LinkError:
+        return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -71,8 +94,8 @@ def login() -> Any:
 @login_required
 def logout() -> Any:
     end_session(current_user.session_key)
-    logout_user()
     session.clear()
+    logout_user()  # after clearing: it leaves the order to delete the remember cookie
     flash(_("You have logged out."), "info")
     return redirect(url_for("accounts.login"))
 
@@ -93,12 +116,19 @@ def signup() -> Any:
             "terms": form.get("terms") == "yes",
         }
         try:
-            user = services.sign_up(fields)
+            user = services.sign_up(fields, proven_email=_invited_email())
         except ValidationError as error:
             errors = error.errors
         else:
-            if user is not None:
+            if user is not None and user.email_verified:  # the invitation link proved it
                 _log_in(user)
+                return redirect(url_for("cases.home"), 303)
+            # The same answer whether or not the address had an account: following the
+            # verification link from this browser then logs the new account in.
+            session["pending_signup"] = _signup_marker(fields["email"])
+            chosen = normalise_language(fields["language"])
+            if chosen:
+                session["language"] = chosen  # the next pages in the language just chosen
             return render_template("accounts/check_mail.html", email=fields["email"])
     defaults = {
         "role": request.args.get("role", "consumer"),
@@ -116,9 +146,19 @@ def signup() -> Any:
     )
 
 
+def _signup_marker(email: str) -> str:
+    return hmac.new(
+        current_app.config["SECRET_KEY"].encode(), email.strip().lower().encode(), "sha256"
+    ).hexdigest()
+
+
 @bp.get("/account/verify/<token>")
 def verify_email(token: str) -> Any:
-    services.verify_email(token)
+    user = services.verify_email(token)
+    if not current_user.is_authenticated and session.get("pending_signup") == _signup_marker(
+        user.email
+    ):
+        _log_in(user)  # the browser that signed up; a new session, so flash afterwards
     flash(_("Thank you: your e-mail address is confirmed."), "ok")
     return redirect(url_for("cases.home"))
 
@@ -182,11 +222,14 @@ def invitation(token: str) -> Any:
 # ---- the account page -------------------------------------------------------------------------
 
 
-def _account_page(errors: dict[str, Any] | None = None, new_token: str | None = None) -> Any:
+def _account_page(
+    errors: dict[str, Any] | None = None, *, form: str = "", new_token: str | None = None
+) -> Any:
+    """The account page; `form` names the form whose errors are shown (they share field names)."""
     staff = services.merchant_staff(current_user) if current_user.role == "merchant" else []
     page = render_template(
         "accounts/account.html",
-        errors=errors or {},
+        errors={form: errors or {}},
         tokens=services.list_tokens(current_user),
         new_token=new_token,
         staff=staff,
@@ -205,11 +248,13 @@ def account() -> Any:
 def change_password() -> Any:
     new = request.form.get("new_password", "")
     if new != request.form.get("confirm_password", ""):
-        return _account_page({"confirm_password": _("The two passwords are not the same.")})
+        return _account_page(
+            {"confirm_password": _("The two passwords are not the same.")}, form="password"
+        )
     try:
         services.change_password(current_user, request.form.get("password", ""), new)
     except ValidationError as error:
-        return _account_page(error.errors)
+        return _account_page(error.errors, form="password")
     flash(_("Your password is changed; your other sessions have ended."), "ok")
     return redirect(url_for("accounts.account"), 303)
 
@@ -222,7 +267,7 @@ def change_email() -> Any:
             current_user, request.form.get("password", ""), request.form.get("new_email", "")
         )
     except ValidationError as error:
-        return _account_page(error.errors)
+        return _account_page(error.errors, form="email")
     flash(_("We have sent a link to the new address. Follow it to complete the change."), "ok")
     return redirect(url_for("accounts.account"), 303)
 
@@ -240,14 +285,14 @@ def create_token() -> Any:
     reader = FieldReader()
     day = reader.date(request.form, "expires_on", "expires_on", required=False, past=False)
     if reader.errors:
-        return _account_page(reader.errors)
+        return _account_page(reader.errors, form="token")
     expires_at = datetime.combine(day, time.max, tzinfo=UTC) if day else None
     try:
         _token, plain = services.create_token(
             current_user, name=request.form.get("name", "").strip(), expires_at=expires_at
         )
     except ValidationError as error:
-        return _account_page(error.errors)
+        return _account_page(error.errors, form="token")
     return _account_page(new_token=plain)
 
 
@@ -266,7 +311,7 @@ def add_staff() -> Any:
     try:
         services.add_merchant_staff(current_user, fields)
     except ValidationError as error:
-        return _account_page(error.errors)
+        return _account_page(error.errors, form="staff")
     flash(_("We have sent %(email)s a link to choose a password.", email=fields["email"]), "ok")
     return redirect(url_for("accounts.account"), 303)
 
