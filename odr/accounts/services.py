@@ -185,6 +185,21 @@ def revoke_token(user: User, token_id: int) -> None:
         token.revoked_at = clock.now()
 
 
+def _mail_account(
+    user: User, template: str, key: str, *, to: str | None = None, **context: Any
+) -> None:
+    """Queue an account e-mail (not about a dispute) in the user's language; the caller commits."""
+    queue_mail(
+        to=to or user.email,
+        language=user.language,
+        template=template,
+        key=key,
+        case_id=None,
+        user=user,
+        **context,
+    )
+
+
 # ---- sign-up and e-mail verification ------------------------------------------------------------
 
 SIGNUP_ROLES = ("consumer", "merchant")
@@ -212,13 +227,8 @@ def sign_up(fields: dict[str, Any], *, proven_email: str | None = None) -> User 
     existing = find_user_by_email(values["email"])
     if existing is not None:
         with write_transaction(db.session):
-            queue_mail(
-                to=existing.email,
-                language=existing.language,
-                template="account_exists",
-                key=f"account-exists:{existing.id}:{secrets.token_hex(8)}",
-                case_id=None,
-                user=existing,
+            _mail_account(
+                existing, "account_exists", f"account-exists:{existing.id}:{secrets.token_hex(8)}"
             )
         schedule_delivery()
         return None
@@ -242,13 +252,10 @@ def sign_up(fields: dict[str, Any], *, proven_email: str | None = None) -> User 
 
 def _queue_verification(user: User) -> None:
     token = make_link_token("verify_email", user=user.id, email=user.email)
-    queue_mail(
-        to=user.email,
-        language=user.language,
-        template="verify_email",
-        key=f"verify:{user.id}:{token[-16:]}",
-        case_id=None,
-        user=user,
+    _mail_account(
+        user,
+        "verify_email",
+        f"verify:{user.id}:{token[-16:]}",
         link=link_url("/account/verify", token),
     )
 
@@ -288,13 +295,10 @@ def request_password_reset(email: str) -> None:
         return
     token = make_link_token("reset_password", user=user.id, pwd=_password_fingerprint(user))
     with write_transaction(db.session):
-        queue_mail(
-            to=user.email,
-            language=user.language,
-            template="reset_password",
-            key=f"reset:{user.id}:{token[-16:]}",
-            case_id=None,
-            user=user,
+        _mail_account(
+            user,
+            "reset_password",
+            f"reset:{user.id}:{token[-16:]}",
             link=link_url("/password/reset", token),
         )
     schedule_delivery()
@@ -356,22 +360,17 @@ def request_email_change(user: User, password: str, new_email: str) -> None:
         raise ValidationError({"new_email": _l("This e-mail address cannot be used.")})
     token = make_link_token("change_email", user=user.id, email=email)
     with write_transaction(db.session):
-        queue_mail(
+        _mail_account(
+            user,
+            "confirm_email_change",
+            f"change-email:{user.id}:{token[-16:]}",
             to=email,
-            language=user.language,
-            template="confirm_email_change",
-            key=f"change-email:{user.id}:{token[-16:]}",
-            case_id=None,
-            user=user,
             link=link_url("/account/email/confirm", token),
         )
-        queue_mail(
-            to=user.email,
-            language=user.language,
-            template="email_change_requested",
-            key=f"change-email-notice:{user.id}:{token[-16:]}",
-            case_id=None,
-            user=user,
+        _mail_account(
+            user,
+            "email_change_requested",
+            f"change-email-notice:{user.id}:{token[-16:]}",
             new_email=email,
         )
     schedule_delivery()
@@ -389,13 +388,11 @@ def confirm_email_change(token: str) -> User:
         old = user.email
         user.email = payload["email"]
         user.email_verified_at = clock.now()
-        queue_mail(
+        _mail_account(
+            user,
+            "email_changed",
+            f"email-changed:{user.id}:{payload['jti']}",
             to=old,
-            language=user.language,
-            template="email_changed",
-            key=f"email-changed:{user.id}:{payload['jti']}",
-            case_id=None,
-            user=user,
             old_email=old,
         )
     schedule_delivery()
@@ -409,14 +406,8 @@ PROVIDER_STAFF_ROLES = ("mediator", "arbitrator", "case_manager")
 
 def _welcome(user: User) -> None:
     token = make_link_token("staff_welcome", user=user.id, pwd=_password_fingerprint(user))
-    queue_mail(
-        to=user.email,
-        language=user.language,
-        template="staff_welcome",
-        key=f"welcome:{user.id}",
-        case_id=None,
-        user=user,
-        link=link_url("/password/welcome", token),
+    _mail_account(
+        user, "staff_welcome", f"welcome:{user.id}", link=link_url("/password/welcome", token)
     )
 
 
