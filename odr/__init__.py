@@ -104,9 +104,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _import_models() -> None:
     """Every model and every service module that registers guards or effects."""
     import odr.accounts.models
+    import odr.analytics.models
+    import odr.analytics.services
     import odr.api.models
+    import odr.arbitration.models
+    import odr.arbitration.services
     import odr.cases.models
     import odr.cases.services
     import odr.delivery.models
+    import odr.mediation.models
+    import odr.mediation.services
     import odr.negotiation.models
     import odr.negotiation.services  # noqa: F401

@@ -77,18 +77,28 @@ class Decision:
     transition: Transition | None = None
 
 
+def refusal_before_guards(
+    workflow: Workflow, role: str | None, action: str, state: str
+) -> str | None:
+    """Why the role may not fire the action in the state whatever the guards say, or None."""
+    if role is None:
+        return "not_visible"
+    if role not in workflow.roles_by_action.get(action, frozenset()):
+        return "forbidden"
+    if not any(role in t.roles for t in workflow.transitions_for(action, state)):
+        return "state"
+    return None
+
+
 def decide(workflow: Workflow, ctx: GuardContext, action: str) -> Decision:
     if action not in workflow.actions:
         return Decision(False, "unknown_action")
-    if ctx.role is None:
-        return Decision(False, "not_visible")
-    if ctx.role not in workflow.roles_by_action.get(action, frozenset()):
-        return Decision(False, "forbidden")
+    refusal = refusal_before_guards(workflow, ctx.role, action, ctx.case.state)
+    if refusal:
+        return Decision(False, refusal)
     candidates = [
         t for t in workflow.transitions_for(action, ctx.case.state) if ctx.role in t.roles
     ]
-    if not candidates:
-        return Decision(False, "state")
     for transition in candidates:
         if all(GUARDS[name](ctx) for name in transition.conditions):
             return Decision(True, transition=transition)
@@ -102,3 +112,22 @@ def available_actions(workflow: Workflow, ctx: GuardContext) -> list[str]:
         for action, spec in workflow.actions.items()
         if not spec.get("system") and decide(workflow, ctx, action).allowed
     ]
+
+
+def visible_messages(user: Any, role: str | None, case: Case) -> Any:
+    """Which messages of the case the reader sees: a SQL condition on `Message`.
+
+    The joint channel: every participant. A party's private channel (caucus): that party and the
+    mediator. Notes: their author only. Case managers oversee the joint channel, not the caucus.
+    """
+    from odr.cases.models import Message
+
+    if role is None or role in ("system", "partner"):
+        return sa.false()
+    seen = [Message.channel == "joint"]
+    if role in ("claimant", "respondent"):
+        seen.append(sa.and_(Message.channel == "private", Message.party == role))
+    if role == "mediator":
+        seen.append(Message.channel == "private")
+        seen.append(sa.and_(Message.channel == "notes", Message.author_id == user.id))
+    return sa.and_(Message.case_id == case.id, sa.or_(*seen))

@@ -45,5 +45,11 @@ def fire_due_timeouts() -> int:
 
 
 def sweep() -> dict[str, Any]:
+    from odr.mediation.services import assign_waiting_cases
+
     get_workflow("dispute")
-    return {"timeouts": fire_due_timeouts(), "delivered": deliver_due()}
+    return {
+        "assigned": assign_waiting_cases(),
+        "timeouts": fire_due_timeouts(),
+        "delivered": deliver_due(),
+    }

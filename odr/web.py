@@ -83,6 +83,8 @@ def init_app(app: Flask) -> None:
         offer_status_labels=labels.OFFER_STATUS_LABELS,
         party_labels=labels.PARTY_LABELS,
         role_labels=labels.ROLE_LABELS,
+        channel_labels=labels.CHANNEL_LABELS,
+        answer_labels=labels.ANSWER_LABELS,
         event_label=event_label,
     )
 

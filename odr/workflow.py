@@ -122,6 +122,11 @@ def validate(definition: dict[str, Any], guards: dict[str, Callable]) -> list[st
         deadline = state.get("deadline")
         if not deadline:
             continue
+        if "waiting" in deadline and not state.get("neutral"):
+            problems.append(f"state {name!r}: a waiting deadline needs a neutral to wait for")
+        waiting = deadline.get("waiting", {})
+        if waiting and not waiting.get("remind"):
+            problems.append(f"state {name!r}: the waiting deadline needs a reminder")
         timeout = deadline.get("timeout")
         if timeout is None and not deadline.get("remind"):
             problems.append(f"state {name!r}: a deadline needs a timeout action or a reminder")

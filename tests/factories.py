@@ -117,3 +117,112 @@ def lodge(api_client: ApiClient, **overrides: Any) -> dict:
     response = api_client.post("/api/v1/disputes", lodging_body(respondent, **overrides))
     assert response.status_code == 201, response.get_json()
     return response.get_json()
+
+
+def notice_kinds(app, user) -> list[str]:
+    """The kinds of the user's notices in the app, oldest first."""
+    import sqlalchemy as sa
+
+    from odr.delivery.models import Notice
+
+    with app.app_context():
+        return list(
+            db.session.scalars(
+                sa.select(Notice.kind).where(Notice.user_id == user.id).order_by(Notice.id)
+            )
+        )
+
+
+def make_neutral(app, role: str = "mediator", languages=("en",), **fields: Any):
+    """A mediator or arbitrator who speaks the given languages."""
+    return make_user(app, role, language=languages[0], languages=list(languages), **fields)
+
+
+class Dispute:
+    """One lodged dispute and the people in it, acting through the API.
+
+    `act("claimant", "escalate", reason="...")` fires an action as that party (or as any user
+    object, or an ApiClient); `at(moment)` runs the sweep with the application's clock there.
+    """
+
+    def __init__(self, app, api, *, claimant_language: str = "en", **lodging: Any) -> None:
+        self.app = app
+        self.api = api
+        respondent_email = lodging.pop("respondent_email", "shop@merchant.example")
+        self.users = {
+            "claimant": make_user(app, "consumer", language=claimant_language),
+            "respondent": make_user(app, "merchant", email=respondent_email),
+        }
+        self.clients = {party: api.as_user(user) for party, user in self.users.items()}
+        self.data = lodge(
+            self.clients["claimant"],
+            respondent_email=respondent_email,
+            language=claimant_language,
+            **lodging,
+        )
+        self.id = self.data["id"]
+
+    def client(self, who: Any) -> ApiClient:
+        if isinstance(who, ApiClient):
+            return who
+        if isinstance(who, str):
+            return self.clients[who]
+        self.clients.setdefault(f"user:{who.id}", self.api.as_user(who))
+        return self.clients[f"user:{who.id}"]
+
+    def act(self, who: Any, action: str, **params: Any):
+        return self.client(who).post(f"/api/v1/disputes/{self.id}/actions/{action}", params or None)
+
+    def must(self, who: Any, action: str, **params: Any) -> dict:
+        response = self.act(who, action, **params)
+        assert response.status_code in (200, 204), (action, response.get_json())
+        return response.get_json()
+
+    def read(self, who: Any = "claimant") -> dict:
+        response = self.client(who).get(f"/api/v1/disputes/{self.id}")
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    @property
+    def state(self) -> str:
+        return self.read()["state"]
+
+    def events(self) -> list[dict]:
+        response = self.client("claimant").get(f"/api/v1/disputes/{self.id}/events?limit=100")
+        return response.get_json()["items"]
+
+    def kinds(self) -> list[str]:
+        return [event["kind"] for event in self.events()]
+
+    def case(self):
+        """The case row (detached), for what the API does not show."""
+        import sqlalchemy as sa
+
+        from odr.cases.models import Case
+
+        with self.app.app_context():
+            case = db.session.scalar(sa.select(Case).where(Case.public_id == self.id))
+            db.session.expunge(case)
+        return case
+
+    def at(self, moment) -> dict:
+        from odr.sweep import sweep
+
+        with self.app.app_context(), clock.travel_to(moment):
+            result = sweep()
+            db.session.remove()
+        return result
+
+    def to_mediation(self) -> dict:
+        return self.must("claimant", "escalate", reason="no agreement")
+
+    def propose(self, mediator, amount: str = "80.00", due_in_days: int = 14, **extra) -> dict:
+        return self.must(
+            mediator,
+            "propose_settlement",
+            amount={"amount": amount, "currency": "EUR"},
+            remedy="partial_refund",
+            terms=extra.pop("terms", "The merchant refunds part of the price."),
+            performance_due=(clock.today() + timedelta(days=due_in_days)).isoformat(),
+            **extra,
+        )

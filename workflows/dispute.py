@@ -37,11 +37,24 @@ DISPUTE = {
         },
         "mediation": {
             "label": _l("Mediation"),
-            "deadline": {"days": 30, "timeout": "fail_mediation"},
+            # From the mediator's assignment; while none is free, case managers are reminded.
+            "neutral": "mediator",
+            "deadline": {
+                "days": 30,
+                "timeout": "fail_mediation",
+                "waiting": {"days": 1, "remind": ["case_manager"], "rearm": True},
+            },
         },
         "arbitration": {
             "label": _l("Arbitration"),
-            "deadline": {"days": 30, "remind": ["arbitrator", "case_manager"], "rearm": True},
+            "neutral": "arbitrator",
+            "statement_days": 14,
+            "deadline": {
+                "days": 30,
+                "remind": ["arbitrator", "case_manager"],
+                "rearm": True,
+                "waiting": {"days": 1, "remind": ["case_manager"], "rearm": True},
+            },
         },
         "settled": {
             "label": _l("Settled"),
@@ -70,6 +83,11 @@ DISPUTE = {
         "reject": {"label": _l("Reject"), "params": ["reason"]},
         "refer": {"label": _l("Refer to a partner agency"), "params": ["partner_id"]},
         "make_offer": {"label": _l("Make an offer")},
+        "post_message": {"label": _l("Send a message"), "params": ["body", "channel", "party"]},
+        "write_note": {"label": _l("Write a private note"), "params": ["body"]},
+        "reassign": {"label": _l("Reassign the neutral"), "params": ["reason", "neutral_id"]},
+        "recuse": {"label": _l("Recuse myself"), "params": ["reason"]},
+        "submit_statement": {"label": _l("File my statement"), "params": ["body"]},
         "accept_offer": {"label": _l("Accept offer")},
         "reject_offer": {"label": _l("Reject offer")},
         "escalate": {"label": _l("Escalate"), "params": ["reason"]},
@@ -273,6 +291,61 @@ DISPUTE = {
             "source": "with_partner",
             "dest": "unresolved",
             "roles": ["partner"],
+        },
+        # talking: messages, notes, statements
+        {
+            "trigger": "post_message",
+            "source": ["negotiation", "settled", "awarded"],
+            "dest": None,
+            "roles": PARTIES,
+            "conditions": ["channel_open"],
+        },
+        {
+            "trigger": "post_message",
+            "source": "mediation",
+            "dest": None,
+            "roles": [*PARTIES, "mediator"],
+            "conditions": ["channel_open"],
+        },
+        {
+            "trigger": "post_message",
+            "source": "arbitration",
+            "dest": None,
+            "roles": [*PARTIES, "arbitrator"],
+            "conditions": ["channel_open"],
+        },
+        {
+            "trigger": "write_note",
+            "source": "mediation",
+            "dest": None,
+            "roles": ["mediator"],
+            "conditions": ["mediator_assigned"],
+        },
+        {
+            "trigger": "submit_statement",
+            "source": "arbitration",
+            "dest": None,
+            "roles": PARTIES,
+            "conditions": ["statement_window_open"],
+        },
+        # neutrals: a case manager reassigns, a neutral recuses
+        {
+            "trigger": "reassign",
+            "source": ["mediation", "arbitration"],
+            "dest": None,
+            "roles": ["case_manager"],
+        },
+        {
+            "trigger": "recuse",
+            "source": "mediation",
+            "dest": None,
+            "roles": ["mediator"],
+        },
+        {
+            "trigger": "recuse",
+            "source": "arbitration",
+            "dest": None,
+            "roles": ["arbitrator"],
         },
         # the claimant may withdraw at any time before a settlement or an award
         {

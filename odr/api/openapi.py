@@ -37,6 +37,11 @@ def _op(summary: str, ok: str, schema: dict[str, Any] | None, *codes: int, body:
     return operation
 
 
+def _with_no_content(description: str, operation: dict[str, Any]) -> dict[str, Any]:
+    operation["responses"]["204"] = {"description": description}
+    return operation
+
+
 ID = {"name": "dispute_id", "in": "path", "required": True, "schema": {"type": "string"}}
 OFFER_ID = {"name": "offer_id", "in": "path", "required": True, "schema": {"type": "string"}}
 ACTION = {"name": "action", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -208,10 +213,41 @@ def _schemas() -> dict[str, Any]:
                 "hash": string,
             },
         },
+        "Message": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "channel": {"enum": ["joint", "private", "notes"]},
+                "party": {"type": ["string", "null"]},
+                "author": string,
+                "body": string,
+                "created_at": {"type": "string", "format": "date-time"},
+            },
+        },
+        "NewMessage": {
+            "type": "object",
+            "required": ["body"],
+            "properties": {
+                "body": string,
+                "channel": {"enum": ["joint", "private"]},
+                "party": {"enum": ["claimant", "respondent"]},
+            },
+            "additionalProperties": False,
+        },
         "ActionBody": {
             "type": "object",
             "description": "Parameters of the action, as declared by the workflow.",
-            "properties": {"reason": string, "note": string},
+            "properties": {
+                "reason": string,
+                "note": string,
+                "body": string,
+                "amount": _ref("Money"),
+                "remedy": {"enum": list(REMEDIES)},
+                "terms": string,
+                "reasons": string,
+                "performance_due": date,
+                "neutral_id": {"type": "integer"},
+            },
         },
     }
 
@@ -248,17 +284,20 @@ def openapi_document() -> dict[str, Any]:
         },
         "/api/v1/disputes/{dispute_id}/actions/{action}": {
             "post": {
-                **_op(
-                    "Fire a workflow action",
-                    "200",
-                    dispute,
-                    400,
-                    403,
-                    404,
-                    409,
-                    412,
-                    422,
-                    body=_ref("ActionBody"),
+                **_with_no_content(
+                    "Done, and the dispute is no longer the caller's to see (a recusal)",
+                    _op(
+                        "Fire a workflow action",
+                        "200",
+                        dispute,
+                        400,
+                        403,
+                        404,
+                        409,
+                        412,
+                        422,
+                        body=_ref("ActionBody"),
+                    ),
                 ),
                 "parameters": [ID, ACTION, IDEMPOTENCY, IF_MATCH],
             }
@@ -278,6 +317,26 @@ def openapi_document() -> dict[str, Any]:
                 ),
                 "parameters": [ID, IDEMPOTENCY],
             }
+        },
+    }
+    paths["/api/v1/disputes/{dispute_id}/messages"] = {
+        "get": {
+            **_op("Messages the caller may read", "200", _ref("DisputePage"), 404),
+            "parameters": [ID],
+        },
+        "post": {
+            **_op(
+                "Send a message",
+                "201",
+                _ref("Message"),
+                400,
+                403,
+                404,
+                409,
+                422,
+                body=_ref("NewMessage"),
+            ),
+            "parameters": [ID, IDEMPOTENCY],
         },
     }
     for decision in ("accept", "reject"):

@@ -15,7 +15,7 @@ from odr.api.idempotency import idempotent
 from odr.api.openapi import openapi_document
 from odr.api.problems import problem
 from odr.cases import services as cases
-from odr.cases.schemas import case_to_api, event_to_api, offer_to_api
+from odr.cases.schemas import case_to_api, event_to_api, message_to_api, offer_to_api
 from odr.errors import ValidationError
 from odr.limits import api_caller, limited
 from odr.negotiation import services as negotiation
@@ -80,7 +80,13 @@ def _expected_version() -> int | None:
 
 def _dispute_response(public_id: str, status: int = 200) -> Response:
     view = cases.view_case(g.api_user, public_id)
-    body = case_to_api(view.case, offers=view.offers, actions=view.actions, neutrals=view.users)
+    body = case_to_api(
+        view.case,
+        offers=view.offers,
+        actions=view.actions,
+        neutrals=view.users,
+        proposal=view.proposal,
+    )
     response = jsonify(body)
     response.status_code = status
     response.headers["ETag"] = f'"{view.case.version}"'
@@ -187,6 +193,8 @@ def fire_action(dispute_id: str, action: str) -> Response:
     if isinstance(body, Response):
         return body
     cases.fire(case, action, g.api_user, expected_version=_expected_version(), **body)
+    if not cases.is_visible(g.api_user, dispute_id):
+        return Response(status=204)  # done, and no longer the caller's to see (a recusal)
     return _dispute_response(dispute_id)
 
 
@@ -224,3 +232,23 @@ def _answer_offer(dispute_id: str, offer_id: str, answer: Any) -> Response:
     case = cases.find_case(g.api_user, dispute_id)
     answer(case, g.api_user, offer_id, expected_version=version)
     return _dispute_response(dispute_id)
+
+
+@bp.get("/disputes/<dispute_id>/messages")
+@token_required
+def list_messages(dispute_id: str) -> Response:
+    view = cases.view_case(g.api_user, dispute_id, with_events=True)
+    return jsonify({"items": [message_to_api(m) for m in view.messages], "next_cursor": None})
+
+
+@bp.post("/disputes/<dispute_id>/messages")
+@token_required
+@idempotent
+def post_message(dispute_id: str) -> Response:
+    case = cases.find_case(g.api_user, dispute_id)
+    body = _action_body({"body", "channel", "party"})
+    if isinstance(body, Response):
+        return body
+    cases.fire(case, "post_message", g.api_user, **body)
+    view = cases.view_case(g.api_user, dispute_id, with_events=True)
+    return jsonify(message_to_api(view.messages[-1])), 201

@@ -90,3 +90,14 @@ def offer_body_from_form(form: MultiDict) -> dict[str, Any]:
         "terms": _text(form, "terms"),
         "performance_due": _text(form, "performance_due"),
     }
+
+
+def action_params_from_form(spec: dict[str, Any], form: MultiDict) -> dict[str, Any]:
+    """The declared parameters of a workflow action, read from its web form."""
+    params: dict[str, Any] = {}
+    for name in spec.get("params", []):
+        if name == "amount":
+            params[name] = _money(form, "amount")
+        elif _text(form, name) is not None:
+            params[name] = form[name]
+    return params

@@ -20,6 +20,8 @@ class GuardContext:
     role: str
     params: dict[str, Any] = field(default_factory=dict)
     offers: list[Any] = field(default_factory=list)
+    proposal: Any = None  # the latest proposal of the mediator, if any
+    statements: list[Any] = field(default_factory=list)
 
     @property
     def other_party(self) -> str | None:
@@ -69,16 +71,56 @@ def arbitrator_assigned(ctx: GuardContext) -> bool:
     return ctx.case.arbitrator_id is not None
 
 
-# Mediation proposals arrive with the mediation work (issue 4); until a case can hold one, there is
-# never a proposal to answer.
+def _open_proposal(ctx: GuardContext) -> Any:
+    proposal = ctx.proposal
+    return proposal if proposal is not None and proposal.status == "open" else None
+
+
 @guard("proposal_awaits_party")
 def proposal_awaits_party(ctx: GuardContext) -> bool:
-    return False
+    proposal = _open_proposal(ctx)
+    return proposal is not None and getattr(proposal, f"{ctx.role}_answer", "x") is None
 
 
 @guard("other_party_accepted_proposal")
 def other_party_accepted_proposal(ctx: GuardContext) -> bool:
-    return False
+    proposal = _open_proposal(ctx)
+    other = ctx.other_party
+    return (
+        proposal is not None
+        and other is not None
+        and (getattr(proposal, f"{other}_answer") == "accepted")
+    )
+
+
+@guard("channel_open")
+def channel_open(ctx: GuardContext) -> bool:
+    """The joint channel is open to every participant; a private channel (caucus) only in
+    mediation, between one party and the assigned mediator."""
+    channel = ctx.params.get("channel", "joint")
+    if channel == "joint":
+        return True
+    if channel != "private" or ctx.case.state != "mediation" or ctx.case.mediator_id is None:
+        return False
+    if ctx.role == "mediator":
+        return ctx.params.get("party") in ("claimant", "respondent")
+    return ctx.role in ("claimant", "respondent") and ctx.params.get("party") in (None, ctx.role)
+
+
+@guard("statement_window_open")
+def statement_window_open(ctx: GuardContext) -> bool:
+    from datetime import timedelta
+
+    from odr import clock
+    from odr.workflow import get_workflow
+
+    case = ctx.case
+    if case.arbitrator_id is None or case.neutral_assigned_at is None:
+        return False
+    if any(statement.party == ctx.role for statement in ctx.statements):
+        return False
+    days = get_workflow(case.workflow, case.workflow_version).states[case.state]["statement_days"]
+    return clock.now() <= case.neutral_assigned_at + timedelta(days=days)
 
 
 @guard("performance_declared")

@@ -52,6 +52,10 @@ EVENT_LABELS = {
     "lodged": _l("Dispute lodged"),
     "reminder": _l("Deadline reminder sent"),
     "respondent_joined": _l("The merchant joined the dispute"),
+    "mediator_assigned": _l("Mediator assigned"),
+    "arbitrator_assigned": _l("Arbitrator assigned"),
+    "mediator_waiting": _l("Waiting for a free mediator"),
+    "arbitrator_waiting": _l("Waiting for a free arbitrator"),
 }
 ROLE_LABELS = {
     "consumer": _l("Consumer"),
@@ -61,4 +65,14 @@ ROLE_LABELS = {
     "case_manager": _l("Case manager"),
     "platform": _l("Platform"),
     "partner": _l("Partner agency"),
+}
+CHANNEL_LABELS = {
+    "joint": _l("Everyone in the dispute"),
+    "private": _l("Private with the mediator"),
+    "notes": _l("My private notes"),
+}
+ANSWER_LABELS = {
+    None: _l("No answer yet"),
+    "accepted": _l("Accepted"),
+    "declined": _l("Declined"),
 }

@@ -62,6 +62,8 @@ class Case(db.Model):
     state: Mapped[str] = mapped_column(sa.String(20))
     version: Mapped[int] = mapped_column(default=1)
     state_entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the current neutral was assigned: the mediation deadline runs from it.
+    neutral_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     respondent_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -136,6 +138,29 @@ class Event(db.Model):
     data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+CHANNELS = ("joint", "private", "notes")
+
+
+class Message(db.Model):
+    """A message on a case: the joint channel, a party's private channel with the mediator
+    (`party` names which), or the mediator's own notes."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("channel").in_(CHANNELS), name="channel_known"),
+        sa.Index("ix_messages_case_id_id", "case_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    author_role: Mapped[str] = mapped_column(sa.String(20))
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    party: Mapped[str | None] = mapped_column(sa.String(20))
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class RespondentLink(db.Model):

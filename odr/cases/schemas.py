@@ -168,8 +168,41 @@ def neutral_to_api(user: Any) -> dict[str, Any] | None:
     return {"id": user.id, "name": user.name} if user is not None else None
 
 
+def proposal_to_api(proposal: Any) -> dict[str, Any] | None:
+    if proposal is None:
+        return None
+    return {
+        "id": proposal.public_id,
+        "amount": to_api(proposal.amount_minor, proposal.currency),
+        "remedy": proposal.remedy,
+        "terms": proposal.terms,
+        "performance_due": proposal.performance_due.isoformat()
+        if proposal.performance_due
+        else None,
+        "status": proposal.status,
+        "answers": {"claimant": proposal.claimant_answer, "respondent": proposal.respondent_answer},
+        "created_at": proposal.created_at.isoformat(),
+    }
+
+
+def message_to_api(message: Any) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "channel": message.channel,
+        "party": message.party,
+        "author": message.author_role,
+        "body": message.body,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
 def case_to_api(
-    case: Case, *, offers: list[Any], actions: list[str], neutrals: dict[int, Any]
+    case: Case,
+    *,
+    offers: list[Any],
+    actions: list[str],
+    neutrals: dict[int, Any],
+    proposal: Any = None,
 ) -> dict[str, Any]:
     return {
         "id": case.public_id,
@@ -204,7 +237,7 @@ def case_to_api(
         "mediator": neutral_to_api(neutrals.get(case.mediator_id)),
         "arbitrator": neutral_to_api(neutrals.get(case.arbitrator_id)),
         "offers": [offer_to_api(offer) for offer in offers],
-        "proposal": None,
+        "proposal": proposal_to_api(proposal),
         "actions": actions,
         "referral": None,
         "created_at": case.created_at.isoformat(),

@@ -15,14 +15,21 @@ from odr import clock
 from odr.accounts.models import User
 from odr.cases.events import append_event
 from odr.cases.guards import GuardContext
-from odr.cases.models import Case, CaseNote, Event, ReferenceCounter, RespondentLink
+from odr.cases.models import Case, CaseNote, Event, Message, ReferenceCounter, RespondentLink
 from odr.cases.schemas import parse_lodging
 from odr.db import write_transaction
 from odr.delivery.queue import schedule_delivery
 from odr.delivery.services import notify, queue_mail
 from odr.errors import Conflict, Forbidden, NotFound, StaleVersion
 from odr.extensions import db
-from odr.policy import available_actions, case_role, decide, visible_cases
+from odr.policy import (
+    available_actions,
+    case_role,
+    decide,
+    refusal_before_guards,
+    visible_cases,
+    visible_messages,
+)
 from odr.referrals.law import LawFacts, governing_law
 from odr.workflow import Transition, get_workflow
 
@@ -32,6 +39,9 @@ OPEN_STATES = ("filed", "negotiation", "mediation", "arbitration", "referred", "
 # An effect returns the event data to record (ids and amounts only).
 Effect = Callable[[GuardContext, Transition], dict[str, Any]]
 EFFECTS: dict[str, Effect] = {}
+# What happens on entering a state, inside the same transaction: state -> hooks(case, from).
+ON_ENTER: dict[str, list[Callable[[Case, str], None]]] = {}
+AFTER: dict[str, list[Callable[[GuardContext, dict[str, Any]], None]]] = {}
 # Checks of an action's parameters before anything is written: action -> checker.
 PARAMETERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
@@ -39,6 +49,27 @@ PARAMETERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 def effect(action: str) -> Callable[[Effect], Effect]:
     def register(function: Effect) -> Effect:
         EFFECTS[action] = function
+        return function
+
+    return register
+
+
+def after(action: str) -> Callable:
+    """Register what follows an action, recorded after it (such as a new assignment); it reads
+    the context and the data recorded with the action."""
+
+    def register(function: Callable[[GuardContext, dict[str, Any]], None]) -> Callable:
+        AFTER.setdefault(action, []).append(function)
+        return function
+
+    return register
+
+
+def on_enter(state: str) -> Callable:
+    """Register what happens when a case enters a state, after the transition is recorded."""
+
+    def register(function: Callable[[Case, str], None]) -> Callable:
+        ON_ENTER.setdefault(state, []).append(function)
         return function
 
     return register
@@ -53,6 +84,12 @@ def parameters(action: str) -> Callable:
 
 
 # ---- reading ---------------------------------------------------------------------------------
+
+
+def is_visible(user: Any, public_id: str) -> bool:
+    """Whether the user still sees the case (a neutral who recused no longer does)."""
+    query = visible_cases(user).with_only_columns(Case.id).where(Case.public_id == public_id)
+    return db.session.scalar(query) is not None
 
 
 def find_case(user: Any, public_id: str) -> Case:
@@ -84,6 +121,32 @@ def load_users(ids: set[int | None]) -> dict[int, User]:
     return {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(wanted)))}
 
 
+def load_context(
+    case: Case, actor: Any, role: str | None, params: dict | None = None
+) -> GuardContext:
+    """What the guards read, loaded once: offers, the latest proposal, the statements."""
+    from odr.arbitration.models import Statement
+    from odr.mediation.models import Proposal
+
+    proposal = db.session.scalars(
+        sa.select(Proposal).where(Proposal.case_id == case.id).order_by(Proposal.id.desc()).limit(1)
+    ).first()
+    statements = list(
+        db.session.scalars(
+            sa.select(Statement).where(Statement.case_id == case.id).order_by(Statement.id)
+        )
+    )
+    return GuardContext(
+        case=case,
+        actor=actor,
+        role=role,
+        params=params or {},
+        offers=load_offers(case),
+        proposal=proposal,
+        statements=statements,
+    )
+
+
 @dataclass
 class CaseView:
     """Everything a page or an API answer shows of one case, loaded in a fixed number of queries."""
@@ -93,27 +156,40 @@ class CaseView:
     offers: list[Any]
     actions: list[str]
     users: dict[int, User]
+    proposal: Any = None
     events: list[Event] | None = None
     notes: dict[int, str] | None = None
+    messages: list[Message] | None = None
+    statements: list[Any] | None = None
+    award: Any = None
 
 
 def view_case(user: Any, public_id: str, *, with_events: bool = False) -> CaseView:
+    from odr.arbitration.models import Award
+
     case = find_case(user, public_id)
-    offers = load_offers(case)
-    events = load_events(case) if with_events else None
+    role = case_role(user, case)
+    ctx = load_context(case, user, role)
+    actions = available_actions(get_workflow(case.workflow, case.workflow_version), ctx)
+    view = CaseView(case, role, ctx.offers, actions, {}, ctx.proposal)
     ids = {case.mediator_id, case.arbitrator_id}
-    ids |= {event.actor_id for event in events or []}
-    users = load_users(ids)
-    notes = None
     if with_events:
+        view.events = load_events(case)
         rows = db.session.execute(
             sa.select(CaseNote.id, CaseNote.body).where(CaseNote.case_id == case.id)
         )
-        notes = {note_id: body for note_id, body in rows}
-    role = case_role(user, case)
-    ctx = GuardContext(case=case, actor=user, role=role, offers=offers)
-    actions = available_actions(get_workflow(case.workflow, case.workflow_version), ctx)
-    return CaseView(case, role, offers, actions, users, events, notes)
+        view.notes = {note_id: body for note_id, body in rows}
+        view.messages = list(
+            db.session.scalars(
+                sa.select(Message).where(visible_messages(user, role, case)).order_by(Message.id)
+            )
+        )
+        view.statements = ctx.statements
+        view.award = db.session.scalar(sa.select(Award).where(Award.case_id == case.id))
+        ids |= {event.actor_id for event in view.events}
+        ids |= {message.author_id for message in view.messages}
+    view.users = load_users(ids)
+    return view
 
 
 def list_events(user: Any, public_id: str, *, limit: int, after_seq: int = 0) -> list[Event]:
@@ -128,8 +204,8 @@ def list_events(user: Any, public_id: str, *, limit: int, after_seq: int = 0) ->
     )
 
 
-# Offers have their own endpoints and bodies; the actions endpoint does not take them.
-ACTIONS_WITH_OWN_ENDPOINT = ("make_offer", "accept_offer", "reject_offer")
+# Offers and messages have their own endpoints; the actions endpoint does not take them.
+ACTIONS_WITH_OWN_ENDPOINT = ("make_offer", "accept_offer", "reject_offer", "post_message")
 
 
 def action_spec(case: Case, action: str) -> dict[str, Any]:
@@ -244,6 +320,9 @@ def lodge_dispute(*, filer: User, body: Any) -> Case:
         case.deadline_at = next_deadline(case, workflow.states[state])
         db.session.add(case)
         db.session.flush()
+        from odr.analytics.services import count_for_merchant
+
+        count_for_merchant(case.respondent_email, "disputes")
         note = None
         if foreign:
             note = (
@@ -279,16 +358,29 @@ def lodge_dispute(*, filer: User, body: Any) -> Case:
     return case
 
 
+def deadline_rule(case: Case, state: dict[str, Any]) -> dict[str, Any] | None:
+    """The deadline rule in force: while a state waits for its neutral, the waiting rule."""
+    deadline = state.get("deadline")
+    if deadline and state.get("neutral") and getattr(case, f"{state['neutral']}_id") is None:
+        return deadline.get("waiting")
+    return deadline
+
+
 def next_deadline(case: Case, state: dict[str, Any]) -> datetime | None:
     """When the next timer of a case fires, from the deadline rules of its state."""
-    deadline = state.get("deadline")
-    if not deadline:
+    rule = deadline_rule(case, state)
+    if not rule:
         return None
-    if deadline.get("performance_due") and case.performance_due is not None:
+    if rule.get("performance_due") and case.performance_due is not None:
         return datetime.combine(case.performance_due, time.min, tzinfo=UTC)
-    days = deadline["days"]
-    if deadline.get("answered_days") and case.respondent_answered_at is not None:
-        days = deadline["answered_days"]
+    days = rule["days"]
+    if rule.get("answered_days") and case.respondent_answered_at is not None:
+        days = rule["answered_days"]
+    if state.get("neutral") and rule is state["deadline"]:
+        start = case.neutral_assigned_at or case.state_entered_at
+        return start + timedelta(days=days)  # runs from the assignment
+    if "waiting" in (state.get("deadline") or {}):
+        return clock.now() + timedelta(days=days)
     return case.state_entered_at + timedelta(days=days)
 
 
@@ -304,6 +396,10 @@ def fire(
     workflow = get_workflow(case.workflow, case.workflow_version)
     if action not in workflow.actions:
         raise NotFound("unknown action")
+    # Who may not act at all is told so before being told what is wrong with the input.
+    role = case_role(actor, case)
+    refusal = refusal_before_guards(workflow, role, action, case.state)
+    _raise_refusal(refusal, action=action, state=case.state)
     checker = PARAMETERS.get(action)
     if checker is not None:
         params = checker(params)
@@ -321,26 +417,36 @@ def fire(
 def _fire_locked(case: Case, action: str, actor: User | None, params: dict[str, Any]) -> None:
     workflow = get_workflow(case.workflow, case.workflow_version)
     role = case_role(actor, case)
-    if role is None:
-        raise NotFound()
-    ctx = GuardContext(case=case, actor=actor, role=role, params=params, offers=load_offers(case))
+    ctx = load_context(case, actor, role, params)
     decision = decide(workflow, ctx, action)
-    if decision.reason == "forbidden":
-        raise Forbidden(action)
-    if not decision.allowed:
-        raise Conflict(decision.reason, action=action, state=case.state)
+    _raise_refusal(decision.reason, action=action, state=case.state)
     before = case.state
     if not workflow.machine.events[action].trigger(case, ctx=ctx):
         raise Conflict("guard", action=action, state=case.state)
     data = {"from": before, "to": case.state}
     data |= EFFECTS[action](ctx, decision.transition) if action in EFFECTS else {}
     data |= _record_notes(case, actor, params)
-    if case.state != before:
+    entered = case.state != before
+    if entered:
         case.state_entered_at = clock.now()
         tell_parties(case, parties=("claimant", "respondent"), kind="state_changed", actor=actor)
     case.deadline_at = next_deadline(case, workflow.states[case.state])
     case.version += 1
     append_event(case, kind=action, actor=actor, role=role, data=data)
+    for hook in AFTER.get(action, ()):
+        hook(ctx, data)
+    if entered:
+        for hook in ON_ENTER.get(case.state, ()):
+            hook(case, before)
+
+
+def _raise_refusal(reason: str | None, **detail: Any) -> None:
+    if reason == "not_visible":
+        raise NotFound()
+    if reason == "forbidden":
+        raise Forbidden(detail.get("action"))
+    if reason:
+        raise Conflict(reason, **detail)
 
 
 def fire_timeout(case_id: int) -> int:
@@ -350,7 +456,7 @@ def fire_timeout(case_id: int) -> int:
         if case.deadline_at is None or case.deadline_at > clock.now():
             return 0
         workflow = get_workflow(case.workflow, case.workflow_version)
-        deadline = workflow.states[case.state]["deadline"]
+        deadline = deadline_rule(case, workflow.states[case.state])
         if deadline.get("timeout"):
             _fire_locked(case, deadline["timeout"], None, {})
         else:
@@ -418,6 +524,20 @@ def party_accounts(case: Case, party: str) -> list[User]:
 
 def _notice_params(case: Case) -> dict[str, Any]:
     return {"reference": case.reference, "state": case.state, "case": case.public_id}
+
+
+def tell_user(case: Case, user: User, *, kind: str, **context: Any) -> None:
+    """E-mail one person about the case, in their language, and leave them a notice."""
+    queue_mail(
+        to=user.email,
+        language=user.language,
+        template=kind,
+        key=f"{kind}:{case.public_id}:{case.event_count + 1}:{user.id}",
+        case_id=case.id,
+        case=case,
+        **context,
+    )
+    notify(users=[user], case_id=case.id, kind=kind, **_notice_params(case))
 
 
 def tell_parties(
@@ -488,3 +608,66 @@ def _record_notes(case: Case, actor: User | None, params: dict[str, Any]) -> dic
             db.session.flush()
             ids[f"{field}_id"] = note.id
     return ids
+
+
+# ---- messages, notes ----------------------------------------------------------------------------
+
+
+def _check_message(params: dict[str, Any]) -> dict[str, Any]:
+    from flask_babel import lazy_gettext as _l
+
+    from odr.validation import FieldReader
+
+    reader = FieldReader()
+    body = reader.string(params, "body", "body", max_length=10000, multiline=True)
+    channel = params.get("channel") or ("private" if params.get("party") else "joint")
+    if channel not in ("joint", "private"):
+        reader.fail("channel", _l("Choose one of: %(choices)s.", choices="joint, private"))
+    party = params.get("party") or None
+    if party not in (None, "claimant", "respondent"):
+        reader.fail("party", _l("Choose one of: %(choices)s.", choices="claimant, respondent"))
+    reader.raise_if_errors()
+    return {"body": body, "channel": channel, "party": party}
+
+
+parameters("post_message")(_check_message)
+parameters("write_note")(lambda p: {**_check_message({"body": p.get("body")}), "channel": "notes"})
+
+
+def _record_message(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
+    channel = ctx.params["channel"]
+    party = None
+    if channel == "private":
+        party = ctx.params.get("party") if ctx.role == "mediator" else ctx.role
+    message = Message(
+        case_id=ctx.case.id,
+        author_id=ctx.actor.id,
+        author_role=ctx.role,
+        channel=channel,
+        party=party,
+        body=ctx.params["body"],
+    )
+    db.session.add(message)
+    db.session.flush()
+    if ctx.role == "respondent" and ctx.case.respondent_answered_at is None:
+        ctx.case.respondent_answered_at = clock.now()
+    _tell_message(ctx, channel, party)
+    return {"message": message.id, "channel": channel, "party": party}
+
+
+def _tell_message(ctx: GuardContext, channel: str, party: str | None) -> None:
+    """Everyone who may read the message, but its author, hears of it; notes stay silent."""
+    if channel == "notes":
+        return
+    neutral_id = ctx.case.mediator_id if ctx.case.state == "mediation" else ctx.case.arbitrator_id
+    if channel == "joint":
+        parties = tuple(p for p in ("claimant", "respondent") if p != ctx.role)
+        tell_parties(ctx.case, parties=parties, kind="message_posted", actor=ctx.actor)
+    elif ctx.role == "mediator":
+        tell_parties(ctx.case, parties=(party,), kind="message_posted", actor=ctx.actor)
+    if neutral_id and neutral_id != ctx.actor.id:
+        tell_user(ctx.case, db.session.get(User, neutral_id), kind="message_posted")
+
+
+effect("post_message")(_record_message)
+effect("write_note")(_record_message)

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 
 from odr.cases import services
 from odr.cases.forms import (
+    action_params_from_form,
     lodging_body_from_form,
     lodging_errors_for_form,
     offer_body_from_form,
@@ -18,11 +19,18 @@ from odr.cases.forms import (
 from odr.cases.models import CATEGORIES, REMEDIES
 from odr.errors import Conflict, StaleVersion, ValidationError
 from odr.limits import limited, logged_in_user
+from odr.mediation.services import (
+    candidates,
+    cases_waiting_for_a_neutral,
+    excluded_neutrals,
+    neutral_role,
+)
 from odr.money import CURRENCIES
 from odr.negotiation import services as negotiation
 from odr.referrals.law import rule_reason
 from odr.validation import COUNTRIES
 from odr.web import action_label
+from odr.workflow import get_workflow
 
 bp = Blueprint("cases", __name__)
 
@@ -39,9 +47,11 @@ def home() -> Any:
 def my_disputes() -> Any:
     after = request.args.get("after", type=int)
     rows = services.list_cases(current_user, limit=51, after_id=after)
+    waiting = cases_waiting_for_a_neutral() if current_user.role == "case_manager" else []
     return render_template(
         "cases/list.html",
         cases=rows[:50],
+        waiting=waiting,
         next_after=rows[49].id if len(rows) > 50 else None,
     )
 
@@ -82,10 +92,18 @@ def lodge() -> Any:
 
 def _dispute_page(dispute_id: str, errors: dict | None = None, status: int = 200) -> Any:
     view = services.view_case(current_user, dispute_id, with_events=True)
+    neutrals = []
+    if "reassign" in view.actions:
+        role = neutral_role(view.case)
+        neutrals = [
+            user for user, _load in candidates(view.case, role, excluded_neutrals(view.case))
+        ]
     page = render_template(
         "cases/dispute.html",
         view=view,
         case=view.case,
+        specs=get_workflow(view.case.workflow, view.case.workflow_version).actions,
+        neutrals=neutrals,
         law_reason=rule_reason(view.case.governing_law_rule),
         remedies=REMEDIES,
         currencies=sorted(CURRENCIES),
@@ -114,6 +132,8 @@ def _change_then_show(dispute_id: str, change: Callable[[], Any], done: str) -> 
         flash(_("That is not possible at this stage of the dispute."), "error")
     else:
         flash(done, "ok")
+        if not services.is_visible(current_user, dispute_id):
+            return redirect(url_for("cases.my_disputes"), 303)
     return redirect(url_for("cases.dispute", dispute_id=dispute_id), 303)
 
 
@@ -122,7 +142,7 @@ def _change_then_show(dispute_id: str, change: Callable[[], Any], done: str) -> 
 def fire_action(dispute_id: str, action: str) -> Any:
     case = services.find_case(current_user, dispute_id)
     spec = services.action_spec(case, action)
-    params = {name: request.form[name] for name in spec.get("params", []) if request.form.get(name)}
+    params = action_params_from_form(spec, request.form)
     return _change_then_show(
         dispute_id,
         lambda: services.fire(

@@ -47,7 +47,13 @@ def test_a_lodged_dispute_has_the_design_shape(app, api):
     assert dispute["order"]["total"] == {"amount": "129.90", "currency": "EUR"}
     assert dispute["arbitration_consent"] == {"claimant": False, "respondent": False}
     assert dispute["mediator"] is None and dispute["proposal"] is None
-    assert dispute["actions"] == ["make_offer", "escalate", "withdraw", "consent_to_arbitration"]
+    assert dispute["actions"] == [
+        "make_offer",
+        "post_message",
+        "escalate",
+        "withdraw",
+        "consent_to_arbitration",
+    ]
 
 
 def test_actions_name_what_the_caller_may_do_now(app, api):

@@ -36,6 +36,7 @@ def test_no_answer_in_7_days_escalates_to_mediation_once(app, api):
     assert [(e["kind"], e["actor"]) for e in events] == [
         ("lodged", "claimant"),
         ("escalate", "system"),
+        ("mediator_waiting", "system"),  # no mediator exists yet
     ]
 
 

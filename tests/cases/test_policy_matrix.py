@@ -4,13 +4,18 @@ DESIGN.md by hand, not derived from workflows/, so a slip in either shows up her
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
+from odr import clock
+from odr.arbitration.models import Award, Statement
 from odr.cases.models import STATES, Case
 from odr.cases.services import fire
 from odr.errors import Conflict, Forbidden, NotFound
 from odr.extensions import db
+from odr.mediation.models import Proposal
 from odr.negotiation.models import Offer
 from tests.factories import lodge, make_user
 
@@ -23,6 +28,17 @@ TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     "reject": {"filed": ("case_manager",)},
     "refer": {"filed": ("case_manager",)},
     "make_offer": {"negotiation": P},
+    "post_message": {
+        "negotiation": P,
+        "mediation": (*P, "mediator"),
+        "arbitration": (*P, "arbitrator"),
+        "settled": P,
+        "awarded": P,
+    },
+    "write_note": {"mediation": ("mediator",)},
+    "reassign": {"mediation": ("case_manager",), "arbitration": ("case_manager",)},
+    "recuse": {"mediation": ("mediator",), "arbitration": ("arbitrator",)},
+    "submit_statement": {"arbitration": P},
     "accept_offer": {"negotiation": P},
     "reject_offer": {"negotiation": P},
     "escalate": {"negotiation": (*P, "system"), "mediation": (*P, "mediator")},
@@ -43,16 +59,31 @@ TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     "report_outcome": {"with_partner": ("partner",)},
 }
 # Where a guard refuses in the fixture below (no arbitration consent, no mediation proposal,
-# no partner agency to refer to yet).
+# no partner agency to refer to yet, the statement window not open: no arbitrator assignment time).
 GUARD_REFUSES = {
+    ("submit_statement", "arbitration"),
     ("escalate", "mediation"),
     ("accept_proposal", "mediation"),
     ("decline_proposal", "mediation"),
     ("refer", "filed"),
 }
+MEDIATOR: dict[int, int] = {}
+ARBITRATOR: dict[int, int] = {}
 ROLES = (*P, "mediator", "arbitrator", "case_manager", "system", "other_consumer", "other_merchant")
+TERMS = {
+    "amount": {"amount": "50.00", "currency": "EUR"},
+    "remedy": "partial_refund",
+    "performance_due": (clock.today() + timedelta(days=30)).isoformat(),
+}
 PARAMS = {
     "reject": {"reason": "out of scope"},
+    "post_message": {"body": "hello"},
+    "reassign": {"reason": "workload"},
+    "recuse": {"reason": "I know the merchant"},
+    "write_note": {"body": "a note"},
+    "submit_statement": {"body": "my statement"},
+    "propose_settlement": {**TERMS, "terms": "half back"},
+    "issue_award": {**TERMS, "reasons": "because"},
     "make_offer": {
         "body": {"amount": {"amount": "10.00", "currency": "EUR"}, "remedy": "refund", "terms": "t"}
     },
@@ -111,6 +142,7 @@ def people(app, api):
             )
         db.session.commit()
         people["case_id"] = case.id
+        MEDIATOR[case.id], ARBITRATOR[case.id] = people["mediator"].id, people["arbitrator"].id
     return people
 
 
@@ -124,9 +156,14 @@ def _reset(case_id: int, state: str) -> None:
             respondent_arbitration_consent=False,
             performance_declared_at=None,
             breach_reported_at=None,
+            mediator_id=MEDIATOR[case_id],
+            arbitrator_id=ARBITRATOR[case_id],
+            neutral_assigned_at=None,
         )
     )
     db.session.execute(sa.update(Offer).where(Offer.case_id == case_id).values(status="open"))
+    for model in (Proposal, Statement, Award):
+        db.session.execute(sa.delete(model).where(model.case_id == case_id))
     first_two = sa.select(Offer.id).where(Offer.case_id == case_id).order_by(Offer.id).limit(2)
     db.session.execute(
         sa.delete(Offer).where(

@@ -17,6 +17,7 @@ from odr.delivery.models import Notice
 from odr.extensions import db
 from odr.sweep import sweep
 from tests.factories import lodge, make_user
+from tests.factories import notice_kinds as kinds
 
 SHOP = "shop@merchant.example"
 OFFER = {"amount": {"amount": "60.00", "currency": "EUR"}, "remedy": "partial_refund", "terms": "t"}
@@ -29,16 +30,6 @@ FLAGGED = {"claim__amount": {"amount": "500.00", "currency": "EUR"}}  # above th
 
 def text(response) -> str:
     return html.unescape(response.get_data(as_text=True))
-
-
-def kinds(app, user) -> list[str]:
-    """The kinds of the user's notices, oldest first."""
-    with app.app_context():
-        return list(
-            db.session.scalars(
-                sa.select(Notice.kind).where(Notice.user_id == user.id).order_by(Notice.id)
-            )
-        )
 
 
 def notice_ids(app, user) -> list[int]:
