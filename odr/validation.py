@@ -196,7 +196,9 @@ class FieldReader:
                 ),
             )
             return None
-        if minor < 0 or (minor == 0 and not allow_zero):
+        if minor < 0 and allow_zero:
+            self.fail(f"{path}.amount", _l("Cannot be negative."))
+        elif minor < 0 or (minor == 0 and not allow_zero):
             self.fail(f"{path}.amount", _l("Must be more than zero."))
             return None
         if minor >= 10**15:

@@ -131,7 +131,11 @@ def _clean(request, mailbox):
     mailbox.clear()
     if "app" not in request.fixturenames:
         return
-    app = request.getfixturevalue("app")
+    wipe(request.getfixturevalue("app"))
+
+
+def wipe(app) -> None:
+    """Empty every table of the app's database."""
     with app.app_context():
         db.session.remove()
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]

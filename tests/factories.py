@@ -166,16 +166,20 @@ class Dispute:
         if isinstance(who, ApiClient):
             return who
         if isinstance(who, str):
-            return self.clients[who]
+            if who in self.clients:
+                return self.clients[who]
+            who = self.users[who]
         self.clients.setdefault(f"user:{who.id}", self.api.as_user(who))
         return self.clients[f"user:{who.id}"]
 
     def act(self, who: Any, action: str, **params: Any):
+        if action == "post_message":  # messages have their own endpoint
+            return self.client(who).post(f"/api/v1/disputes/{self.id}/messages", params)
         return self.client(who).post(f"/api/v1/disputes/{self.id}/actions/{action}", params or None)
 
     def must(self, who: Any, action: str, **params: Any) -> dict:
         response = self.act(who, action, **params)
-        assert response.status_code in (200, 204), (action, response.get_json())
+        assert response.status_code in (200, 201, 204), (action, response.get_json())
         return response.get_json()
 
     def read(self, who: Any = "claimant") -> dict:

@@ -585,6 +585,14 @@ def _record_consent(ctx: GuardContext, transition: Transition) -> dict[str, Any]
     return {"party": ctx.role}
 
 
+@on_enter("settled")
+@on_enter("awarded")
+def _start_compliance(case: Case, came_from: str) -> None:
+    """A settlement breached into arbitration ends in an award whose performance starts afresh."""
+    case.performance_declared_at = None
+    case.breach_reported_at = None
+
+
 @effect("declare_performance")
 def _record_performance(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
     ctx.case.performance_declared_at = clock.now()

@@ -81,3 +81,37 @@ def test_concurrent_lodgings_never_share_a_reference(app, api):
 
     assert len(set(references)) == 6
     assert all(ref and ref.startswith("ODR-") for ref in references)
+
+
+def test_two_sweeps_at_once_fire_each_timeout_once_and_respect_the_ceiling(app, api):
+    from datetime import timedelta
+
+    from odr import clock
+    from odr.sweep import sweep
+    from tests.factories import make_neutral
+
+    mediator = make_neutral(app, "mediator", ["en"], caseload_ceiling=10)
+    claimant = api.as_user(make_user(app, "consumer"))
+    disputes = [lodge(claimant) for _ in range(30)]
+
+    with clock.travel_to(clock.now() + timedelta(days=8)):
+        results = _run_together(app, [sweep, sweep])
+
+    assert sum(result["timeouts"] for result in results) == 30
+    with app.app_context():
+        escalations = db.session.execute(
+            sa.select(Event.case_id, sa.func.count())
+            .where(Event.kind == "escalate")
+            .group_by(Event.case_id)
+        ).all()
+        assert len(escalations) == 30 and {n for _, n in escalations} == {1}
+        states = db.session.scalars(sa.select(Case.state)).all()
+        assert states == ["mediation"] * len(disputes)
+        assigned = db.session.scalar(
+            sa.select(sa.func.count()).where(Case.mediator_id == mediator.id)
+        )
+        assert assigned == 10
+        waits = db.session.scalar(
+            sa.select(sa.func.count()).where(Event.kind == "mediator_waiting")
+        )
+        assert waits == 20
