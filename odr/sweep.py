@@ -16,32 +16,32 @@ from odr.workflow import get_workflow
 BATCH = 200
 
 
-def fire_due_timeouts() -> int:
+def fire_due_timeouts(batch: int = BATCH) -> int:
     """Fire the timeout action of every overdue case once; safe to run concurrently.
 
-    `fire` takes the row and re-checks the deadline under the lock, so two sweeps never fire the
-    same timeout twice: the second finds the deadline moved and does nothing.
+    Walks the due cases in deadline order by keyset, a batch at a time; a case just fired has its
+    next deadline after now, so the walk never meets it again. `fire_timeout` takes the row and
+    checks the deadline again under the lock, so two sweeps never fire the same timeout twice: the
+    second finds the deadline moved and does nothing.
     """
     from odr.cases.services import fire_timeout
 
-    fired = 0
-    due = (
-        db.session.execute(
-            sa.select(Case.id)
-            .where(Case.deadline_at.is_not(None), Case.deadline_at <= clock.now())
-            .order_by(Case.deadline_at)
-            .limit(BATCH)
-        )
-        .scalars()
-        .all()
-    )
-    db.session.rollback()
-    for case_id in due:
-        try:
-            fired += fire_timeout(case_id)
-        except DomainError:
-            db.session.rollback()
-    return fired
+    fired, now = 0, clock.now()
+    after: tuple[Any, int] | None = None
+    while True:
+        query = sa.select(Case.deadline_at, Case.id).where(Case.deadline_at <= now)
+        if after is not None:
+            query = query.where(sa.tuple_(Case.deadline_at, Case.id) > after)
+        due = db.session.execute(query.order_by(Case.deadline_at, Case.id).limit(batch)).all()
+        db.session.rollback()
+        if not due:
+            return fired
+        for _deadline, case_id in due:
+            try:
+                fired += fire_timeout(case_id)
+            except DomainError:
+                db.session.rollback()
+        after = tuple(due[-1])
 
 
 def sweep() -> dict[str, Any]:

@@ -7,7 +7,8 @@ names through the registry in `odr.cases.guards`.
 
 Deadlines are calendar days from entering the state, in UTC. `timeout` names the action the
 `system` actor fires when the deadline passes; `remind` names who is reminded instead, and
-`rearm` sets the next deadline the same distance ahead.
+`rearm` sets the next deadline the same distance ahead of the reminder (so a sweep that runs
+late sends one reminder, not one for every period it missed).
 """
 
 from flask_babel import lazy_gettext as _l

@@ -51,6 +51,9 @@ class Case(db.Model):
         sa.Index("ix_cases_claimant_user_id_id", "claimant_user_id", "id"),
         sa.Index("ix_cases_respondent_email_id", "respondent_email", "id"),
         sa.Index("ix_cases_state_deadline_at", "state", "deadline_at"),
+        sa.Index("ix_cases_deadline_at_id", "deadline_at", "id"),  # the sweep's walk
+        sa.Index("ix_cases_mediator_id_state", "mediator_id", "state"),  # caseload counts
+        sa.Index("ix_cases_arbitrator_id_state", "arbitrator_id", "state"),
         sa.Index("ix_cases_order", "respondent_email", "order_reference"),
     )
 

@@ -461,13 +461,12 @@ def fire_timeout(case_id: int) -> int:
             _fire_locked(case, deadline["timeout"], None, {})
         else:
             _remind(case, deadline["remind"])
-            case.deadline_at = case.deadline_at + timedelta(days=deadline["days"])
+            case.deadline_at = clock.now() + timedelta(days=deadline["days"])
             case.version += 1
             append_event(
                 case, kind="reminder", actor=None, role="system", data={"to": deadline["remind"]}
             )
-    schedule_delivery()
-    return 1
+    return 1  # the sweep delivers the outbox when it has fired every due timeout
 
 
 def _remind(case: Case, roles: list[str]) -> None:
@@ -488,14 +487,15 @@ def _remind(case: Case, roles: list[str]) -> None:
             case_id=case.id,
             case=case,
         )
-    notify(users=recipients, case_id=case.id, kind="deadline_reminder", **_notice_params(case))
+    notify(
+        user_ids=[user.id for user in recipients],
+        case_id=case.id,
+        kind="deadline_reminder",
+        **_notice_params(case),
+    )
 
 
-def party_accounts(case: Case, party: str) -> list[User]:
-    """The accounts that act as this party of the case (a merchant's staff included)."""
-    if party == "claimant":
-        ids = {case.claimant_user_id, case.filed_by_user_id} - {None}
-        return list(db.session.scalars(sa.select(User).where(User.id.in_(ids), User.active)))
+def _party_accounts_query() -> sa.CompoundSelect:
     principals = (
         sa.select(User.id)
         .where(
@@ -503,23 +503,44 @@ def party_accounts(case: Case, party: str) -> list[User]:
             User.merchant_id.is_(None),
             User.email_verified_at.is_not(None),
             sa.or_(
-                User.email == case.respondent_email,
+                User.email == sa.bindparam("respondent_email"),
                 User.id.in_(
-                    sa.select(RespondentLink.merchant_id).where(RespondentLink.case_id == case.id)
+                    sa.select(RespondentLink.merchant_id).where(
+                        RespondentLink.case_id == sa.bindparam("case_id")
+                    )
                 ),
             ),
         )
         .scalar_subquery()
     )
-    return list(
-        db.session.scalars(
-            sa.select(User).where(
-                User.active,
-                User.email_verified_at.is_not(None),
-                sa.or_(User.id.in_(principals), User.merchant_id.in_(principals)),
-            )
-        )
+    claimants = sa.select(sa.literal("claimant"), User.id).where(
+        User.id.in_(sa.bindparam("claimant_ids", expanding=True)), User.active
     )
+    respondents = sa.select(sa.literal("respondent"), User.id).where(
+        User.active,
+        User.email_verified_at.is_not(None),
+        sa.or_(User.id.in_(principals), User.merchant_id.in_(principals)),
+    )
+    return sa.union_all(claimants, respondents)
+
+
+PARTY_ACCOUNTS = _party_accounts_query()  # built once: it runs on every change of state
+
+
+def party_account_ids(case: Case) -> dict[str, set[int]]:
+    """The active accounts that act as each party of the case (a merchant's staff included)."""
+    accounts: dict[str, set[int]] = {"claimant": set(), "respondent": set()}
+    rows = db.session.execute(
+        PARTY_ACCOUNTS,
+        {
+            "respondent_email": case.respondent_email,
+            "case_id": case.id,
+            "claimant_ids": list({case.claimant_user_id, case.filed_by_user_id} - {None}),
+        },
+    )
+    for party, user_id in rows:
+        accounts[party].add(user_id)
+    return accounts
 
 
 def _notice_params(case: Case) -> dict[str, Any]:
@@ -537,7 +558,7 @@ def tell_user(case: Case, user: User, *, kind: str, **context: Any) -> None:
         case=case,
         **context,
     )
-    notify(users=[user], case_id=case.id, kind=kind, **_notice_params(case))
+    notify(user_ids=[user.id], case_id=case.id, kind=kind, **_notice_params(case))
 
 
 def tell_parties(
@@ -545,10 +566,10 @@ def tell_parties(
 ) -> None:
     """E-mail each party at the address named in the case, in its language, and leave a notice
     for each of its accounts; the party the actor acts for is not told of its own doing."""
+    accounts = party_account_ids(case)
     for party in parties:
         email, language = getattr(case, f"{party}_email"), getattr(case, f"{party}_language")
-        accounts = party_accounts(case, party)
-        if actor is not None and (actor.email == email or actor.id in {a.id for a in accounts}):
+        if actor is not None and (actor.email == email or actor.id in accounts[party]):
             continue
         queue_mail(
             to=email,
@@ -559,7 +580,7 @@ def tell_parties(
             case=case,
             **context,
         )
-        notify(users=accounts, case_id=case.id, kind=kind, **_notice_params(case))
+        notify(user_ids=accounts[party], case_id=case.id, kind=kind, **_notice_params(case))
 
 
 def validate_reason(params: dict[str, Any], field: str = "reason", required: bool = False) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -133,10 +134,14 @@ def _record_failure(message_id: int, exc: Exception) -> None:
     log.warning("outbox message %s failed: %s", message_id, type(exc).__name__)
 
 
-def notify(*, users: list[Any], case_id: int | None, kind: str, **params: Any) -> None:
+def notify(*, user_ids: Iterable[int], case_id: int | None, kind: str, **params: Any) -> None:
     """Notices in the app for these users (the caller commits); worded when they are shown."""
-    for user in users:
-        db.session.add(Notice(user_id=user.id, case_id=case_id, kind=kind, params=params))
+    rows = [
+        {"user_id": user_id, "case_id": case_id, "kind": kind, "params": params}
+        for user_id in user_ids
+    ]
+    if rows:
+        db.session.execute(sa.insert(Notice), rows)
 
 
 def unread_count(user: Any) -> int:

@@ -51,10 +51,10 @@ def _domain(email: str) -> str:
     return email.rpartition("@")[2].lower()
 
 
-def has_conflict(neutral: User, case: Case) -> bool:
+def has_conflict(neutral: Any, case: Case) -> bool:
     """A declared conflict names a party: its name, its e-mail address or its e-mail domain."""
     names = {case.respondent_name.lower(), case.claimant_name.lower()}
-    addresses = {case.respondent_email, case.claimant_email}
+    addresses = {case.respondent_email.lower(), case.claimant_email.lower()}
     domains = {_domain(case.respondent_email), _domain(case.claimant_email)}
     for entry in neutral.conflicts or []:
         entry = entry.strip().lower()
@@ -87,16 +87,19 @@ def excluded_neutrals(case: Case) -> set[int]:
     return excluded
 
 
-def candidates(case: Case, role: str, exclude: set[int] = frozenset()) -> list[tuple[User, int]]:
-    """Eligible neutrals with their current load, best first."""
-    pool = db.session.scalars(
-        sa.select(User).where(User.role == role, User.active, User.email_verified_at.is_not(None))
+def candidates(case: Case, role: str, exclude: set[int] = frozenset()) -> list[tuple[Any, int]]:
+    """Eligible neutrals (rows with the id, name and what decides) with their load, best first."""
+    pool = db.session.execute(
+        sa.select(
+            User.id, User.name, User.language, User.languages, User.conflicts, User.caseload_ceiling
+        ).where(User.role == role, User.active, User.email_verified_at.is_not(None))
     ).all()
+    neutral_id = getattr(Case, f"{role}_id")
     loads = dict(
         db.session.execute(
-            sa.select(getattr(Case, f"{role}_id"), sa.func.count())
-            .where(Case.state == WORKING_STATE[role], getattr(Case, f"{role}_id").is_not(None))
-            .group_by(getattr(Case, f"{role}_id"))
+            sa.select(neutral_id, sa.func.count())
+            .where(neutral_id.in_([n.id for n in pool]), Case.state == WORKING_STATE[role])
+            .group_by(neutral_id)
         ).all()
     )
     parties = _languages([case.claimant_language]), _languages([case.respondent_language])
@@ -125,12 +128,12 @@ def assign_neutral(
     Records the assignment (or the wait) in the event log and tells the people concerned.
     """
     exclude = excluded_neutrals(case) | set(exclude)
-    for neutral, _load in candidates(case, role, exclude):
-        if prefer is not None and neutral.id != prefer:
+    for candidate, _load in candidates(case, role, exclude):
+        if prefer is not None and candidate.id != prefer:
             continue
         # Take the neutral's row, then count again: a concurrent assignment may have filled it.
-        db.session.execute(
-            sa.select(User.id).where(User.id == neutral.id).with_for_update()
+        neutral = db.session.execute(
+            sa.select(User).where(User.id == candidate.id).with_for_update()
         ).scalar_one()
         load = db.session.scalar(
             sa.select(sa.func.count()).where(

@@ -1,0 +1,261 @@
+"""How long the sweep takes over a backlog of overdue cases, against a bare UPDATE of the same rows.
+
+    python -m bench.sweep                       # 10,000 and 100,000 cases, SQLite and PostgreSQL
+    python -m bench.sweep --cases 2000 --backend sqlite
+    python -m bench.sweep --write               # also rewrite the section in docs/benchmarks.md
+
+The backlog is four kinds of overdue case in equal parts, as after a long stop of the worker:
+negotiations nobody answered (escalated to mediation, a mediator assigned while any is free),
+mediations past 30 days (failed: unresolved), settlements past their performance date (resolved
+or not complied with), and filings nobody screened (a reminder to the case managers). Every fire
+is the real one: the row taken for writing, the guards, the event chained, the notices and the
+e-mails rendered into the outbox (delivery is not timed: it waits on the mail server).
+
+Each measurement runs in a fresh child process, so its peak memory is its own. The baseline is one
+UPDATE that moves the same rows to their next state, run on the same data and rolled back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+PG_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/odr_bench"
+KINDS = ("negotiation", "mediation", "settled", "filed")
+MEDIATORS = 50
+
+
+def database_url(backend: str) -> str:
+    if backend == "postgresql":
+        return PG_BENCH
+    return f"sqlite:///{Path(tempfile.gettempdir()) / 'odr-bench-sweep.db'}"
+
+
+def make_app(url: str):
+    from odr import create_app
+
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "QUEUE_IMMEDIATE": False,
+            "ARGON2_CHEAP": True,
+            "RATELIMIT_ENABLED": False,
+            "SMTP_PORT": 1,  # nothing is delivered: mail stays in the outbox
+        }
+    )
+
+
+def fresh_database(backend: str) -> None:
+    import sqlalchemy as sa
+
+    if backend == "postgresql":
+        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.exec_driver_sql("DROP DATABASE IF EXISTS odr_bench WITH (FORCE)")
+            connection.exec_driver_sql("CREATE DATABASE odr_bench")
+        admin.dispose()
+    else:
+        path = Path(database_url("sqlite").removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def fill(backend: str, cases: int) -> None:
+    """Migrate a fresh database and insert `cases` overdue cases, a quarter of each kind."""
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    from odr import clock
+    from odr.accounts.services import create_user
+    from odr.cases.models import Case
+    from odr.cases.services import lodge_dispute
+    from odr.extensions import db
+    from tests.factories import lodging_body
+
+    fresh_database(backend)
+    app = make_app(database_url(backend))
+    with app.app_context(), app.test_request_context():
+        upgrade()
+        for role in ("case_manager",) + ("mediator",) * MEDIATORS + ("arbitrator",) * 5:
+            n = db.session.scalar(sa.select(sa.func.count()).select_from(sa.table("users")))
+            create_user(
+                email=f"{role.replace('_', '.')}{n}@odr.example",
+                name=f"{role} {n}",
+                role=role,
+                country="CN",
+                language="en",
+                languages=["en", "zh_Hans"],
+                caseload_ceiling=cases // 8 // MEDIATORS or 1,  # about half the escalations fit
+            )
+        claimant = create_user(
+            email="claimant@example.com", name="Claimant", role="consumer", country="CN",
+            language="en",
+        )  # fmt: skip
+        template = lodge_dispute(filer=claimant, body=lodging_body())
+        db.session.commit()
+        columns = {
+            c.key: getattr(template, c.key)
+            for c in Case.__table__.columns
+            if c.key not in ("id", "public_id", "reference")
+        }
+        mediator_ids = db.session.scalars(
+            sa.select(sa.column("id")).select_from(sa.table("users", sa.column("role"), sa.column("id"))).where(sa.column("role") == "mediator")
+        ).all()  # fmt: skip
+        long_ago = clock.now() - timedelta(days=60)
+        rows = []
+        for i in range(cases):
+            kind = KINDS[i % len(KINDS)]
+            row = dict(columns, public_id=f"bench-{i:08d}", reference=f"ODR-BENCH-{i:08d}")
+            row.update(state=kind, state_entered_at=long_ago, deadline_at=long_ago)
+            if kind == "mediation":
+                row.update(
+                    mediator_id=mediator_ids[i % len(mediator_ids)], neutral_assigned_at=long_ago
+                )
+            if kind == "settled":
+                row.update(performance_due=long_ago.date(), performance_declared_at=(
+                    long_ago if i % 8 < 4 else None
+                ))  # fmt: skip
+            rows.append(row)
+            if len(rows) == 5000:
+                db.session.execute(sa.insert(Case), rows)
+                rows = []
+        if rows:
+            db.session.execute(sa.insert(Case), rows)
+        db.session.commit()
+        if backend == "postgresql":
+            db.session.execute(sa.text("ANALYZE"))
+            db.session.commit()
+        else:
+            db.session.execute(sa.text("ANALYZE"))
+            db.session.commit()
+
+
+def measure(backend: str, what: str) -> dict:
+    """Run one measurement in this process (a child) and return its figures."""
+    import sqlalchemy as sa
+
+    from odr import clock
+    from odr.cases.models import Case
+    from odr.extensions import db
+
+    app = make_app(database_url(backend))
+    with app.app_context(), app.test_request_context():
+        due = db.session.scalar(
+            sa.select(sa.func.count()).where(Case.deadline_at <= clock.now())
+        )
+        db.session.rollback()
+        start = time.perf_counter()
+        if what == "baseline":
+            next_state = sa.case(
+                (Case.state == "negotiation", "mediation"),
+                (Case.state == "mediation", "unresolved"),
+                (Case.state == "settled", "resolved"),
+                else_=Case.state,
+            )
+            db.session.execute(
+                sa.update(Case)
+                .where(Case.deadline_at <= clock.now())
+                .values(
+                    state=next_state,
+                    version=Case.version + 1,
+                    deadline_at=clock.now() + timedelta(days=30),
+                )
+            )
+            db.session.flush()
+            seconds = time.perf_counter() - start
+            db.session.rollback()
+        else:
+            from odr.mediation.services import assign_waiting_cases
+            from odr.sweep import fire_due_timeouts
+
+            fired = fire_due_timeouts()
+            assign_waiting_cases()
+            seconds = time.perf_counter() - start
+            assert fired == due, (fired, due)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"due": due, "seconds": seconds, "peak_mib": peak_kib / 1024}
+
+
+def child(backend: str, what: str) -> dict:
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.sweep", "--child", what, "--backend", backend],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def run(backends: list[str], sizes: list[int]) -> list[dict]:
+    results = []
+    for backend in backends:
+        for size in sizes:
+            print(f"{backend}: filling {size:,} overdue cases", file=sys.stderr, flush=True)
+            fill(backend, size)
+            baseline = child(backend, "baseline")
+            print(f"{backend}: sweeping {size:,} cases", file=sys.stderr, flush=True)
+            sweep = child(backend, "sweep")
+            results.append({"backend": backend, "cases": size, "baseline": baseline, "sweep": sweep})
+            print(table(results[-1:]), file=sys.stderr, flush=True)
+    return results
+
+
+def table(results: list[dict]) -> str:
+    lines = [
+        "| backend | overdue cases | sweep | per case | peak memory | bare UPDATE | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        sweep, baseline = r["sweep"], r["baseline"]
+        lines.append(
+            f"| {r['backend']} | {r['cases']:,} | {sweep['seconds']:.1f} s "
+            f"| {sweep['seconds'] / r['cases'] * 1000:.2f} ms | {sweep['peak_mib']:.0f} MiB "
+            f"| {baseline['seconds']:.2f} s | {sweep['seconds'] / baseline['seconds']:.0f}× |"
+        )
+    return "\n".join(lines)
+
+
+def write_docs(results: list[dict]) -> None:
+    path = ROOT / "docs" / "benchmarks.md"
+    begin, end = "<!-- sweep:begin -->", "<!-- sweep:end -->"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    block = f"{begin}\n{table(results)}\n{end}"
+    if begin in text:
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
+    else:
+        text += f"\n{block}\n"
+    path.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--cases", type=int, action="append")
+    parser.add_argument("--write", action="store_true", help="rewrite docs/benchmarks.md")
+    parser.add_argument("--child", choices=("baseline", "sweep"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    if args.child:
+        print(json.dumps(measure(backends[0], args.child)))
+        return
+    results = run(backends, args.cases or [10_000, 100_000])
+    print(table(results))
+    if args.write:
+        write_docs(results)
+
+
+if __name__ == "__main__":
+    main()
