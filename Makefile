@@ -6,7 +6,7 @@ FLASK := $(VENV)/bin/flask --app app
 APP_PACKAGES := libharfbuzz-subset0 fonts-noto-cjk
 TEST_PACKAGES := chromium
 
-.PHONY: run test lint format translations translations-update system-packages test-packages venv worker
+.PHONY: run test bench lint format translations translations-update system-packages test-packages venv worker
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -54,6 +54,10 @@ worker: venv
 
 test: test-packages venv translations
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Benchmarks (minutes, not part of the tests); they rewrite their sections of docs/benchmarks.md.
+bench: system-packages venv translations
+	$(PY) -m bench.sweep --write
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -77,6 +77,7 @@ def fill(backend: str, cases: int) -> None:
     from flask_migrate import upgrade
 
     from odr import clock
+    from odr.accounts.models import User
     from odr.accounts.services import create_user
     from odr.cases.models import Case
     from odr.cases.services import lodge_dispute
@@ -87,8 +88,9 @@ def fill(backend: str, cases: int) -> None:
     app = make_app(database_url(backend))
     with app.app_context(), app.test_request_context():
         upgrade()
-        for role in ("case_manager",) + ("mediator",) * MEDIATORS + ("arbitrator",) * 5:
-            n = db.session.scalar(sa.select(sa.func.count()).select_from(sa.table("users")))
+        for n, role in enumerate(
+            ("case_manager",) + ("mediator",) * MEDIATORS + ("arbitrator",) * 5
+        ):
             create_user(
                 email=f"{role.replace('_', '.')}{n}@odr.example",
                 name=f"{role} {n}",
@@ -109,9 +111,7 @@ def fill(backend: str, cases: int) -> None:
             for c in Case.__table__.columns
             if c.key not in ("id", "public_id", "reference")
         }
-        mediator_ids = db.session.scalars(
-            sa.select(sa.column("id")).select_from(sa.table("users", sa.column("role"), sa.column("id"))).where(sa.column("role") == "mediator")
-        ).all()  # fmt: skip
+        mediator_ids = db.session.scalars(sa.select(User.id).where(User.role == "mediator")).all()
         long_ago = clock.now() - timedelta(days=60)
         rows = []
         for i in range(cases):
@@ -133,12 +133,8 @@ def fill(backend: str, cases: int) -> None:
         if rows:
             db.session.execute(sa.insert(Case), rows)
         db.session.commit()
-        if backend == "postgresql":
-            db.session.execute(sa.text("ANALYZE"))
-            db.session.commit()
-        else:
-            db.session.execute(sa.text("ANALYZE"))
-            db.session.commit()
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
 
 
 def measure(backend: str, what: str) -> dict:
@@ -151,9 +147,7 @@ def measure(backend: str, what: str) -> dict:
 
     app = make_app(database_url(backend))
     with app.app_context(), app.test_request_context():
-        due = db.session.scalar(
-            sa.select(sa.func.count()).where(Case.deadline_at <= clock.now())
-        )
+        due = db.session.scalar(sa.select(sa.func.count()).where(Case.deadline_at <= clock.now()))
         db.session.rollback()
         start = time.perf_counter()
         if what == "baseline":
@@ -208,7 +202,9 @@ def run(backends: list[str], sizes: list[int]) -> list[dict]:
             baseline = child(backend, "baseline")
             print(f"{backend}: sweeping {size:,} cases", file=sys.stderr, flush=True)
             sweep = child(backend, "sweep")
-            results.append({"backend": backend, "cases": size, "baseline": baseline, "sweep": sweep})
+            results.append(
+                {"backend": backend, "cases": size, "baseline": baseline, "sweep": sweep}
+            )
             print(table(results[-1:]), file=sys.stderr, flush=True)
     return results
 

@@ -430,6 +430,7 @@ def _fire_locked(case: Case, action: str, actor: User | None, params: dict[str, 
     if entered:
         case.state_entered_at = clock.now()
         tell_parties(case, parties=("claimant", "respondent"), kind="state_changed", actor=actor)
+        _tell_neutral_of_the_stage_left(case, before, actor)
     case.deadline_at = next_deadline(case, workflow.states[case.state])
     case.version += 1
     append_event(case, kind=action, actor=actor, role=role, data=data)
@@ -438,6 +439,14 @@ def _fire_locked(case: Case, action: str, actor: User | None, params: dict[str, 
     if entered:
         for hook in ON_ENTER.get(case.state, ()):
             hook(case, before)
+
+
+def _tell_neutral_of_the_stage_left(case: Case, stage: str, actor: User | None) -> None:
+    """A mediator or arbitrator hears when the case leaves their hands (settled, escalated...)."""
+    role = get_workflow(case.workflow, case.workflow_version).states[stage].get("neutral")
+    neutral_id = getattr(case, f"{role}_id") if role else None
+    if neutral_id is not None and (actor is None or actor.id != neutral_id):
+        tell_user(case, db.session.get(User, neutral_id), kind="state_changed")
 
 
 def _raise_refusal(reason: str | None, **detail: Any) -> None:

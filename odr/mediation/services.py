@@ -306,6 +306,7 @@ def _accept_proposal(ctx: GuardContext, transition: Transition) -> dict[str, Any
     if transition.dest == "settled":
         proposal.status = "accepted"
         ctx.case.performance_due = proposal.performance_due
+    _tell_mediator(ctx, "accepted")
     return {"proposal": proposal.public_id}
 
 
@@ -314,7 +315,20 @@ def _decline_proposal(ctx: GuardContext, transition: Transition) -> dict[str, An
     proposal = ctx.proposal
     setattr(proposal, f"{ctx.role}_answer", "declined")
     proposal.status = "declined"
+    _tell_mediator(ctx, "declined")
     return {"proposal": proposal.public_id}
+
+
+def _tell_mediator(ctx: GuardContext, answer: str) -> None:
+    mediator = db.session.get(User, ctx.proposal.mediator_id)
+    tell_user(
+        ctx.case,
+        mediator,
+        kind="proposal_answered",
+        proposal=ctx.proposal,
+        party=ctx.role,
+        answer=answer,
+    )
 
 
 def cases_waiting_for_a_neutral(limit: int = 100) -> list[Case]:

@@ -53,6 +53,15 @@ def test_both_parties_accepting_the_proposal_settles(app, dispute, mediator, mai
     assert case.performance_due == due
     assert case.deadline_at == datetime.combine(due, time.min, tzinfo=UTC)
     assert dispute.kinds()[-3:] == ["propose_settlement", "accept_proposal", "accept_proposal"]
+    # The mediator hears each answer, and that the case has left mediation.
+    assert notice_kinds(app, mediator) == [
+        "neutral_assigned",
+        "proposal_answered",
+        "proposal_answered",
+        "state_changed",
+    ]
+    subjects = [m["Subject"] for m in mailbox.to(mediator.email)]
+    assert sum("answered your proposal" in s for s in subjects) == 2
 
 
 def test_a_new_proposal_supersedes_the_last_and_clears_the_answers(app, dispute, mediator):
