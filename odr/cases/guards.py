@@ -1,7 +1,9 @@
 """The guard registry: named conditions the workflow definition refers to.
 
 Guards have no side effects and run no queries of their own: "what may I do now" evaluates them for
-every action on every page, from the context loaded once.
+every action on every page, from the context. The context loads each part (the offers, the latest
+proposal, the statements) once, when a guard first asks for it, so a timeout whose guards need
+none of them costs no query for them.
 """
 
 from __future__ import annotations
@@ -19,9 +21,27 @@ class GuardContext:
     actor: Any
     role: str
     params: dict[str, Any] = field(default_factory=dict)
-    offers: list[Any] = field(default_factory=list)
-    proposal: Any = None  # the latest proposal of the mediator, if any
-    statements: list[Any] = field(default_factory=list)
+    loaders: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    _loaded: dict[str, Any] = field(default_factory=dict)
+
+    def _part(self, name: str, empty: Any) -> Any:
+        if name not in self._loaded:
+            loader = self.loaders.get(name)
+            self._loaded[name] = loader() if loader else empty
+        return self._loaded[name]
+
+    @property
+    def offers(self) -> list[Any]:
+        return self._part("offers", [])
+
+    @property
+    def proposal(self) -> Any:
+        """The latest proposal of the mediator, if any."""
+        return self._part("proposal", None)
+
+    @property
+    def statements(self) -> list[Any]:
+        return self._part("statements", [])
 
     @property
     def other_party(self) -> str | None:

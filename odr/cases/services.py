@@ -124,26 +124,36 @@ def load_users(ids: set[int | None]) -> dict[int, User]:
 def load_context(
     case: Case, actor: Any, role: str | None, params: dict | None = None
 ) -> GuardContext:
-    """What the guards read, loaded once: offers, the latest proposal, the statements."""
+    """What the guards read, each part loaded once when first asked for: the offers, the latest
+    proposal, the statements."""
     from odr.arbitration.models import Statement
     from odr.mediation.models import Proposal
 
-    proposal = db.session.scalars(
-        sa.select(Proposal).where(Proposal.case_id == case.id).order_by(Proposal.id.desc()).limit(1)
-    ).first()
-    statements = list(
-        db.session.scalars(
-            sa.select(Statement).where(Statement.case_id == case.id).order_by(Statement.id)
+    def latest_proposal() -> Any:
+        return db.session.scalars(
+            sa.select(Proposal)
+            .where(Proposal.case_id == case.id)
+            .order_by(Proposal.id.desc())
+            .limit(1)
+        ).first()
+
+    def statements() -> list[Any]:
+        return list(
+            db.session.scalars(
+                sa.select(Statement).where(Statement.case_id == case.id).order_by(Statement.id)
+            )
         )
-    )
+
     return GuardContext(
         case=case,
         actor=actor,
         role=role,
         params=params or {},
-        offers=load_offers(case),
-        proposal=proposal,
-        statements=statements,
+        loaders={
+            "offers": lambda: load_offers(case),
+            "proposal": latest_proposal,
+            "statements": statements,
+        },
     )
 
 
