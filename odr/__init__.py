@@ -94,6 +94,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(notices_bp)
     app.register_blueprint(cases_bp)
+    from odr.mediation.views import bp as workspace_bp
+
+    app.register_blueprint(workspace_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     web.init_app(app)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, get_currency_precision
 from flask import has_request_context, request, session
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_timedelta, get_locale
 from flask_login import current_user
 
 from odr.config import SUPPORTED_LOCALES
@@ -124,6 +124,15 @@ def language_name(code: str | None) -> str:
 
 def format_time(value: datetime | None) -> str:
     return format_datetime(value, "medium") if value else ""
+
+
+def format_countdown(value: datetime | None) -> str:
+    """How far a deadline is, in words: "in 3 days", "2 hours ago"."""
+    from odr import clock
+
+    if value is None:
+        return ""
+    return format_timedelta(value - clock.now(), add_direction=True, threshold=1.1)
 
 
 def format_day(value: date | None) -> str:

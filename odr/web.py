@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from odr import i18n
+from odr import clock, i18n
 from odr.accounts.links import LinkError
 from odr.cases import labels
 from odr.config import SUPPORTED_LOCALES
@@ -70,6 +70,8 @@ def init_app(app: Flask) -> None:
         language=i18n.language_name,
         datetime=i18n.format_time,
         date=i18n.format_day,
+        countdown=i18n.format_countdown,
+        party_label=lambda party: str(labels.PARTY_LABELS.get(party, party)),
         state_label=state_label,
         action_label=action_label,
     )
@@ -97,7 +99,11 @@ def init_app(app: Flask) -> None:
             from odr.delivery.services import unread_count
 
             unread = unread_count(current_user)
-        return {"current_locale": str(get_locale() or "en"), "unread_notices": unread}
+        return {
+            "current_locale": str(get_locale() or "en"),
+            "unread_notices": unread,
+            "now": clock.now(),
+        }
 
     @app.after_request
     def security_headers(response: Any) -> Any:

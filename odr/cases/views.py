@@ -17,6 +17,7 @@ from odr.cases.forms import (
     offer_body_from_form,
 )
 from odr.cases.models import CATEGORIES, REMEDIES
+from odr.delivery.services import mark_case_seen
 from odr.errors import Conflict, StaleVersion, ValidationError
 from odr.limits import limited, logged_in_user
 from odr.mediation.services import (
@@ -92,6 +93,7 @@ def lodge() -> Any:
 
 def _dispute_page(dispute_id: str, errors: dict | None = None, status: int = 200) -> Any:
     view = services.view_case(current_user, dispute_id, with_events=True)
+    mark_case_seen(current_user, view.case.id)
     neutrals = []
     if "reassign" in view.actions:
         role = neutral_role(view.case)

@@ -164,9 +164,25 @@ def list_notices(user: Any, limit: int = 100) -> list[Notice]:
     )
 
 
-def mark_notices_read(user: Any, notice_id: int | None = None) -> None:
+def mark_notices_read(
+    user: Any, notice_id: int | None = None, *, case_id: int | None = None
+) -> None:
     with write_transaction(db.session):
         query = sa.update(Notice).where(Notice.user_id == user.id, Notice.read_at.is_(None))
         if notice_id is not None:
             query = query.where(Notice.id == notice_id)
+        if case_id is not None:
+            query = query.where(Notice.case_id == case_id)
         db.session.execute(query.values(read_at=clock.now()))
+
+
+def mark_case_seen(user: Any, case_id: int) -> None:
+    """Opening a case reads its notices (new messages, offers...); a write only when some are
+    unread, so looking at a page does not take the database's write lock for nothing."""
+    unread = db.session.scalar(
+        sa.select(Notice.id)
+        .where(Notice.user_id == user.id, Notice.case_id == case_id, Notice.read_at.is_(None))
+        .limit(1)
+    )
+    if unread is not None:
+        mark_notices_read(user, case_id=case_id)

@@ -2,39 +2,23 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from odr import clock
 from odr.accounts.models import User
-from odr.cases.models import Case
 from odr.extensions import db
-from tests.factories import Dispute, make_neutral, make_user, notice_kinds
+from tests.factories import Dispute, copy_case, make_neutral, make_user, notice_kinds
 
 SHOP = "shop@merchant.example"
-_loads = itertools.count(1)
 
 
 def give_load(app, neutral, n: int, state: str = "mediation") -> None:
     """Make the neutral busy with n other open cases of the state."""
-    with app.app_context():
-        template = db.session.scalar(sa.select(Case).order_by(Case.id).limit(1))
-        for _ in range(n):
-            columns = {
-                c.key: getattr(template, c.key)
-                for c in Case.__table__.columns
-                if c.key not in ("id", "public_id", "reference")
-            }
-            columns |= {
-                "reference": f"ODR-LOAD-{next(_loads)}",
-                "state": state,
-                f"{'mediator' if state == 'mediation' else 'arbitrator'}_id": neutral.id,
-            }
-            db.session.add(Case(**columns))
-        db.session.commit()
+    role = "mediator" if state == "mediation" else "arbitrator"
+    for _ in range(n):
+        copy_case(app, state=state, **{f"{role}_id": neutral.id})
 
 
 def deactivate(app, user) -> None:
