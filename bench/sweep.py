@@ -36,10 +36,11 @@ KINDS = ("negotiation", "mediation", "settled", "filed")
 MEDIATORS = 50
 
 
-def database_url(backend: str) -> str:
+def database_url(backend: str, name: str = "sweep") -> str:
+    """A database of the benchmark's own: `odr_bench` (PostgreSQL) or a file (SQLite)."""
     if backend == "postgresql":
-        return PG_BENCH
-    return f"sqlite:///{Path(tempfile.gettempdir()) / 'odr-bench-sweep.db'}"
+        return PG_BENCH if name == "sweep" else f"{PG_BENCH}_{name}"
+    return f"sqlite:///{Path(tempfile.gettempdir()) / f'odr-bench-{name}.db'}"
 
 
 def make_app(url: str):
@@ -56,17 +57,19 @@ def make_app(url: str):
     )
 
 
-def fresh_database(backend: str) -> None:
+def fresh_database(backend: str, name: str = "sweep") -> None:
     import sqlalchemy as sa
 
+    url = database_url(backend, name)
     if backend == "postgresql":
+        database = url.rsplit("/", 1)[1]
         admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
-            connection.exec_driver_sql("DROP DATABASE IF EXISTS odr_bench WITH (FORCE)")
-            connection.exec_driver_sql("CREATE DATABASE odr_bench")
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+            connection.exec_driver_sql(f"CREATE DATABASE {database}")
         admin.dispose()
     else:
-        path = Path(database_url("sqlite").removeprefix("sqlite:///"))
+        path = Path(url.removeprefix("sqlite:///"))
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
