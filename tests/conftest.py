@@ -105,6 +105,7 @@ def build_app(backend: str, mailbox: Mailbox, name: str = "odr.db", **extra):
         "ARGON2_CHEAP": True,
         "RATELIMIT_ENABLED": False,
         "BASE_URL": "https://odr.test",
+        "STORAGE_DIR": tempfile.mkdtemp(prefix="storage-", dir=_TMP),  # each app its own files
         **extra,
     }
     app = create_app(config)

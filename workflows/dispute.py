@@ -86,6 +86,7 @@ DISPUTE = {
         "make_offer": {"label": _l("Make an offer")},
         "post_message": {"label": _l("Send a message"), "params": ["body", "channel", "party"]},
         "write_note": {"label": _l("Write a private note"), "params": ["body"]},
+        "add_evidence": {"label": _l("Add evidence"), "params": ["file"]},
         "reassign": {"label": _l("Reassign the neutral"), "params": ["reason", "neutral_id"]},
         "recuse": {"label": _l("Recuse myself"), "params": ["reason"]},
         "submit_statement": {"label": _l("File my statement"), "params": ["body"]},
@@ -322,6 +323,14 @@ DISPUTE = {
             "roles": ["mediator"],
             "conditions": ["mediator_assigned"],
         },
+        # evidence: the parties, wherever they act; the claimant also while screening
+        {
+            "trigger": "add_evidence",
+            "source": ["negotiation", "mediation", "arbitration", "settled", "awarded"],
+            "dest": None,
+            "roles": PARTIES,
+        },
+        {"trigger": "add_evidence", "source": "filed", "dest": None, "roles": ["claimant"]},
         {
             "trigger": "submit_statement",
             "source": "arbitration",

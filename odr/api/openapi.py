@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from odr.cases.models import CATEGORIES, REMEDIES
+from odr.cases.models import CATEGORIES, EVIDENCE_TYPES, REMEDIES
 from odr.negotiation.models import OFFER_STATUSES
 
 
@@ -45,6 +45,7 @@ def _with_no_content(description: str, operation: dict[str, Any]) -> dict[str, A
 ID = {"name": "dispute_id", "in": "path", "required": True, "schema": {"type": "string"}}
 OFFER_ID = {"name": "offer_id", "in": "path", "required": True, "schema": {"type": "string"}}
 ACTION = {"name": "action", "in": "path", "required": True, "schema": {"type": "string"}}
+EVIDENCE_ID = {"name": "evidence_id", "in": "path", "required": True, "schema": {"type": "string"}}
 PAGING = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
     {"name": "cursor", "in": "query", "schema": {"type": "string"}},
@@ -234,6 +235,31 @@ def _schemas() -> dict[str, Any]:
             },
             "additionalProperties": False,
         },
+        "Evidence": {
+            "type": "object",
+            "properties": {
+                "id": string,
+                "filename": string,
+                "media_type": {"enum": list(EVIDENCE_TYPES)},
+                "size": {"type": "integer"},
+                "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                "uploader": {
+                    "type": "object",
+                    "properties": {"role": string, "name": {"type": ["string", "null"]}},
+                },
+                "created_at": {"type": "string", "format": "date-time"},
+                "url": string,
+            },
+        },
+        "NewEvidence": {
+            "type": "object",
+            "required": ["file"],
+            "description": "A PDF, PNG, JPEG or WebP image, or UTF-8 text of at most 10 MB; "
+            "at most 50 MB for a dispute. The type is decided by the content.",
+            "properties": {
+                "file": {"type": "string", "contentMediaType": "application/octet-stream"}
+            },
+        },
         "ActionBody": {
             "type": "object",
             "description": "Parameters of the action, as declared by the workflow.",
@@ -338,6 +364,26 @@ def openapi_document() -> dict[str, Any]:
             ),
             "parameters": [ID, IDEMPOTENCY],
         },
+    }
+    upload = _op("Add evidence", "201", _ref("Evidence"), 403, 404, 409, 413, 422)
+    upload["requestBody"] = {
+        "required": True,
+        "content": {"multipart/form-data": {"schema": _ref("NewEvidence")}},
+    }
+    paths["/api/v1/disputes/{dispute_id}/evidence"] = {
+        "get": {
+            **_op("The evidence of a dispute", "200", _ref("DisputePage"), 404, 422),
+            "parameters": [ID, *PAGING],
+        },
+        "post": {**upload, "parameters": [ID, IDEMPOTENCY]},
+    }
+    download = _op("An evidence file, as an attachment", "200", None, 404, 409)
+    download["responses"]["200"]["content"] = {
+        media_type: {"schema": {"type": "string", "format": "binary"}}
+        for media_type in EVIDENCE_TYPES
+    }
+    paths["/api/v1/disputes/{dispute_id}/evidence/{evidence_id}"] = {
+        "get": {**download, "parameters": [ID, EVIDENCE_ID]}
     }
     for decision in ("accept", "reject"):
         paths[f"/api/v1/disputes/{{dispute_id}}/offers/{{offer_id}}/{decision}"] = {

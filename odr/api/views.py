@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from odr.api.auth import token_required
 from odr.api.idempotency import idempotent
 from odr.api.openapi import openapi_document
 from odr.api.problems import problem
+from odr.cases import evidence
 from odr.cases import services as cases
 from odr.cases.schemas import case_to_api, event_to_api, message_to_api, offer_to_api
 from odr.errors import ValidationError
@@ -252,3 +256,79 @@ def post_message(dispute_id: str) -> Response:
     cases.fire(case, "post_message", g.api_user, **body)
     view = cases.view_case(g.api_user, dispute_id, with_events=True)
     return jsonify(message_to_api(view.messages[-1])), 201
+
+
+def _upload_too_large() -> Response:
+    return problem(413, _("The upload is too large."), errors={"file": evidence.TOO_LARGE})
+
+
+def evidence_upload(view: Callable) -> Callable:
+    """Lets this route's request carry one file of up to 10 MB (the app's limit is lower)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if (request.content_length or 0) > evidence.MAX_UPLOAD_REQUEST:
+            return _upload_too_large()
+        request.max_content_length = evidence.MAX_UPLOAD_REQUEST
+        try:
+            return view(*args, **kwargs)
+        except RequestEntityTooLarge:  # a body sent without a length, found too long
+            return _upload_too_large()
+
+    return wrapper
+
+
+def _evidence_url(dispute_id: str, item: Any) -> str:
+    return url_for("api.download_evidence", dispute_id=dispute_id, evidence_id=item.public_id)
+
+
+@bp.post("/disputes/<dispute_id>/evidence")
+@token_required
+@evidence_upload
+@idempotent
+def upload_evidence(dispute_id: str) -> Response:
+    case = cases.find_case(g.api_user, dispute_id)
+    upload = request.files.get("file")  # a part with a file name; no name means no file
+    filename, data = (upload.filename, upload.read()) if upload else (None, None)
+    try:
+        item = evidence.add_evidence(case, g.api_user, filename, data)
+    except evidence.EvidenceTooLarge:
+        return _upload_too_large()
+    body = evidence.evidence_to_api(item, g.api_user, _evidence_url(dispute_id, item))
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Location"] = body["url"]
+    return response
+
+
+@bp.get("/disputes/<dispute_id>/evidence")
+@token_required
+def list_evidence(dispute_id: str) -> Response:
+    page = _page_params()
+    if isinstance(page, Response):
+        return page
+    limit, after = page
+    rows, users = evidence.list_evidence(g.api_user, dispute_id, limit=limit + 1, after_id=after)
+    items = [
+        evidence.evidence_to_api(item, users.get(item.uploader_id), _evidence_url(dispute_id, item))
+        for item in rows[:limit]
+    ]
+    next_cursor = _cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return jsonify({"items": items, "next_cursor": next_cursor})
+
+
+@bp.get("/disputes/<dispute_id>/evidence/<evidence_id>")
+@token_required
+def download_evidence(dispute_id: str, evidence_id: str) -> Response:
+    try:
+        item, data = evidence.read_evidence(g.api_user, dispute_id, evidence_id)
+    except evidence.DamagedEvidence:
+        return problem(
+            409,
+            _("The stored file is damaged."),
+            _(
+                "Its contents no longer match the SHA-256 recorded when it was uploaded, so it "
+                "is not sent. The problem has been logged for the ODR team."
+            ),
+        )
+    return evidence.attachment(item, data)

@@ -56,6 +56,7 @@ EVENT_LABELS = {
     "arbitrator_assigned": _l("Arbitrator assigned"),
     "mediator_waiting": _l("Waiting for a free mediator"),
     "arbitrator_waiting": _l("Waiting for a free arbitrator"),
+    "add_evidence": _l("Evidence added"),
 }
 ROLE_LABELS = {
     "consumer": _l("Consumer"),

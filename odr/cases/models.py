@@ -52,8 +52,9 @@ class Case(db.Model):
         sa.Index("ix_cases_respondent_email_id", "respondent_email", "id"),
         sa.Index("ix_cases_state_deadline_at", "state", "deadline_at"),
         sa.Index("ix_cases_deadline_at_id", "deadline_at", "id"),  # the sweep's walk
-        sa.Index("ix_cases_mediator_id_state", "mediator_id", "state"),  # caseload counts
-        sa.Index("ix_cases_arbitrator_id_state", "arbitrator_id", "state"),
+        # a neutral's workspace in deadline order, and their caseload counts
+        sa.Index("ix_cases_mediator_workspace", "mediator_id", "state", "deadline_at", "id"),
+        sa.Index("ix_cases_arbitrator_workspace", "arbitrator_id", "state", "deadline_at", "id"),
         sa.Index("ix_cases_order", "respondent_email", "order_reference"),
     )
 
@@ -199,3 +200,30 @@ class ReferenceCounter(db.Model):
 
     year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     last_value: Mapped[int] = mapped_column(default=0)
+
+
+EVIDENCE_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/webp", "text/plain")
+
+
+class Evidence(db.Model):
+    """A file a party added to the case. The bytes live in storage under their SHA-256; the
+    type was decided from the content, the file name is only for display."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("media_type").in_(EVIDENCE_TYPES), name="media_type_known"),
+        sa.CheckConstraint("size > 0", name="size_positive"),
+        sa.UniqueConstraint("case_id", "sha256", name="uq_evidence_case_id_sha256"),
+        sa.Index("ix_evidence_case_id_id", "case_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(sa.String(36), unique=True, default=new_uuid)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
+    uploader_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    uploader_role: Mapped[str] = mapped_column(sa.String(20))
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    media_type: Mapped[str] = mapped_column(sa.String(40))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

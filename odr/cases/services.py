@@ -15,7 +15,15 @@ from odr import clock
 from odr.accounts.models import User
 from odr.cases.events import append_event
 from odr.cases.guards import GuardContext
-from odr.cases.models import Case, CaseNote, Event, Message, ReferenceCounter, RespondentLink
+from odr.cases.models import (
+    Case,
+    CaseNote,
+    Event,
+    Evidence,
+    Message,
+    ReferenceCounter,
+    RespondentLink,
+)
 from odr.cases.schemas import parse_lodging
 from odr.db import write_transaction
 from odr.delivery.queue import schedule_delivery
@@ -172,6 +180,7 @@ class CaseView:
     messages: list[Message] | None = None
     statements: list[Any] | None = None
     award: Any = None
+    evidence: list[Evidence] | None = None
 
 
 def view_case(user: Any, public_id: str, *, with_events: bool = False) -> CaseView:
@@ -196,8 +205,14 @@ def view_case(user: Any, public_id: str, *, with_events: bool = False) -> CaseVi
         )
         view.statements = ctx.statements
         view.award = db.session.scalar(sa.select(Award).where(Award.case_id == case.id))
+        view.evidence = list(
+            db.session.scalars(
+                sa.select(Evidence).where(Evidence.case_id == case.id).order_by(Evidence.id)
+            )
+        )
         ids |= {event.actor_id for event in view.events}
         ids |= {message.author_id for message in view.messages}
+        ids |= {item.uploader_id for item in view.evidence}
     view.users = load_users(ids)
     return view
 
@@ -214,8 +229,14 @@ def list_events(user: Any, public_id: str, *, limit: int, after_seq: int = 0) ->
     )
 
 
-# Offers and messages have their own endpoints; the actions endpoint does not take them.
-ACTIONS_WITH_OWN_ENDPOINT = ("make_offer", "accept_offer", "reject_offer", "post_message")
+# Offers, messages and evidence have their own endpoints; the actions endpoint does not take them.
+ACTIONS_WITH_OWN_ENDPOINT = (
+    "make_offer",
+    "accept_offer",
+    "reject_offer",
+    "post_message",
+    "add_evidence",
+)
 
 
 def action_spec(case: Case, action: str) -> dict[str, Any]:
@@ -403,13 +424,7 @@ def fire(
     **params: Any,
 ) -> Case:
     """The only way a case changes state. Checks, fires, records and commits as one transaction."""
-    workflow = get_workflow(case.workflow, case.workflow_version)
-    if action not in workflow.actions:
-        raise NotFound("unknown action")
-    # Who may not act at all is told so before being told what is wrong with the input.
-    role = case_role(actor, case)
-    refusal = refusal_before_guards(workflow, role, action, case.state)
-    _raise_refusal(refusal, action=action, state=case.state)
+    refuse_unless_allowed(case, action, actor)
     checker = PARAMETERS.get(action)
     if checker is not None:
         params = checker(params)
@@ -422,6 +437,16 @@ def fire(
         _fire_locked(case, action, actor, params)
     schedule_delivery()
     return case
+
+
+def refuse_unless_allowed(case: Case, action: str, actor: User | None) -> None:
+    """Who may not act at all (unknown action, not their case, wrong role or stage) is told so
+    before being told what is wrong with the input."""
+    workflow = get_workflow(case.workflow, case.workflow_version)
+    if action not in workflow.actions:
+        raise NotFound("unknown action")
+    refusal = refusal_before_guards(workflow, case_role(actor, case), action, case.state)
+    _raise_refusal(refusal, action=action, state=case.state)
 
 
 def _fire_locked(case: Case, action: str, actor: User | None, params: dict[str, Any]) -> None:
@@ -469,23 +494,23 @@ def _raise_refusal(reason: str | None, **detail: Any) -> None:
 
 
 def fire_timeout(case_id: int) -> int:
-    """Act on one case's passed deadline as the `system` actor; 0 when it is not due (any more)."""
-    with write_transaction(db.session):
-        case = lock_case(case_id)
-        if case.deadline_at is None or case.deadline_at > clock.now():
-            return 0
-        workflow = get_workflow(case.workflow, case.workflow_version)
-        deadline = deadline_rule(case, workflow.states[case.state])
-        if deadline.get("timeout"):
-            _fire_locked(case, deadline["timeout"], None, {})
-        else:
-            _remind(case, deadline["remind"])
-            case.deadline_at = clock.now() + timedelta(days=deadline["days"])
-            case.version += 1
-            append_event(
-                case, kind="reminder", actor=None, role="system", data={"to": deadline["remind"]}
-            )
-    return 1  # the sweep delivers the outbox when it has fired every due timeout
+    """Act on one case's passed deadline as the `system` actor, inside the caller's write
+    transaction; 1 when it acted, 0 when the deadline is not due (any more)."""
+    case = lock_case(case_id)
+    if case.deadline_at is None or case.deadline_at > clock.now():
+        return 0
+    workflow = get_workflow(case.workflow, case.workflow_version)
+    deadline = deadline_rule(case, workflow.states[case.state])
+    if deadline.get("timeout"):
+        _fire_locked(case, deadline["timeout"], None, {})
+    else:
+        _remind(case, deadline["remind"])
+        case.deadline_at = clock.now() + timedelta(days=deadline["days"])
+        case.version += 1
+        append_event(
+            case, kind="reminder", actor=None, role="system", data={"to": deadline["remind"]}
+        )
+    return 1
 
 
 def _remind(case: Case, roles: list[str]) -> None:

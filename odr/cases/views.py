@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from odr.cases import services
+from odr.cases import evidence, services
 from odr.cases.forms import (
     action_params_from_form,
     lodging_body_from_form,
@@ -19,6 +28,7 @@ from odr.cases.forms import (
 from odr.cases.models import CATEGORIES, REMEDIES
 from odr.delivery.services import mark_case_seen
 from odr.errors import Conflict, StaleVersion, ValidationError
+from odr.extensions import csrf
 from odr.limits import limited, logged_in_user
 from odr.mediation.services import (
     candidates,
@@ -183,3 +193,45 @@ def answer_offer(dispute_id: str, offer_id: str, decision: str) -> Any:
 def _form_version() -> int | None:
     value = request.form.get("version", "")
     return int(value) if value.isdigit() else None
+
+
+@bp.post("/disputes/<dispute_id>/evidence")
+@csrf.exempt  # checked below, once this route's larger upload limit is in force
+@login_required
+def upload_evidence(dispute_id: str) -> Any:
+    back = url_for("cases.dispute", dispute_id=dispute_id) + "#evidence-h"
+    if (request.content_length or 0) > evidence.MAX_UPLOAD_REQUEST:
+        flash(_("Evidence file: %(error)s", error=evidence.TOO_LARGE), "error")
+        return redirect(back, 303)
+    request.max_content_length = evidence.MAX_UPLOAD_REQUEST
+    if current_app.config["WTF_CSRF_ENABLED"]:
+        csrf.protect()
+    case = services.find_case(current_user, dispute_id)
+    upload = request.files.get("file")  # an empty file input sends no file name
+    filename, data = (upload.filename, upload.read()) if upload else (None, None)
+    try:
+        item = evidence.add_evidence(case, current_user, filename, data)
+    except ValidationError as error:
+        return _dispute_page(dispute_id, error.errors, error.status)
+    except Conflict:
+        flash(_("That is not possible at this stage of the dispute."), "error")
+        return redirect(back, 303)
+    flash(_("%(name)s was added to the evidence.", name=item.filename), "ok")
+    return redirect(back, 303)
+
+
+@bp.get("/disputes/<dispute_id>/evidence/<evidence_id>")
+@login_required
+def download_evidence(dispute_id: str, evidence_id: str) -> Any:
+    try:
+        item, data = evidence.read_evidence(current_user, dispute_id, evidence_id)
+    except evidence.DamagedEvidence:
+        flash(
+            _(
+                "This file was not sent: its contents no longer match the SHA-256 recorded when "
+                "it was uploaded. The problem has been logged; please tell the case manager."
+            ),
+            "error",
+        )
+        return redirect(url_for("cases.dispute", dispute_id=dispute_id) + "#evidence-h", 303)
+    return evidence.attachment(item, data)

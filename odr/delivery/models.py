@@ -40,7 +40,10 @@ class Notice(db.Model):
     """A notice in the app, for the same events that send e-mail; worded when shown."""
 
     __tablename__ = "notices"
-    __table_args__ = (sa.Index("ix_notices_user_unread", "user_id", "read_at", "id"),)
+    __table_args__ = (
+        sa.Index("ix_notices_user_unread", "user_id", "read_at", "id"),
+        sa.Index("ix_notices_user_case", "user_id", "case_id", "read_at"),  # unread per case
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))

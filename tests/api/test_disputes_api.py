@@ -50,6 +50,7 @@ def test_a_lodged_dispute_has_the_design_shape(app, api):
     assert dispute["actions"] == [
         "make_offer",
         "post_message",
+        "add_evidence",
         "escalate",
         "withdraw",
         "consent_to_arbitration",

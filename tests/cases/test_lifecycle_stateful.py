@@ -22,6 +22,7 @@ from hypothesis.stateful import (
 )
 
 from odr import clock
+from odr.cases import evidence
 from odr.cases import services as cases
 from odr.cases.events import verify_all_chains
 from odr.cases.models import Case, Event
@@ -82,6 +83,7 @@ class DisputeLife(RuleBasedStateMachine):
         }
         self.case_id: int | None = None
         self.public_id = ""
+        self.uploads = 0
 
     def _case(self) -> Case:
         db.session.expire_all()
@@ -108,6 +110,9 @@ class DisputeLife(RuleBasedStateMachine):
                 cases.fire(case, action, user)  # nothing to answer: the service refuses
             else:
                 getattr(negotiation, action)(case, user, offer.public_id)
+        elif action == "add_evidence":
+            self.uploads += 1
+            evidence.add_evidence(case, user, "notes.txt", f"note {self.uploads}".encode())
         else:
             cases.fire(case, action, user, **_params(action))
 

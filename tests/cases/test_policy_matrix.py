@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from odr import clock
 from odr.arbitration.models import Award, Statement
-from odr.cases.models import STATES, Case
+from odr.cases.evidence import CheckedFile, check_upload
+from odr.cases.models import STATES, Case, Evidence
 from odr.cases.services import fire
 from odr.errors import Conflict, Forbidden, NotFound
 from odr.extensions import db
@@ -36,6 +37,10 @@ TABLE: dict[str, dict[str, tuple[str, ...]]] = {
         "awarded": P,
     },
     "write_note": {"mediation": ("mediator",)},
+    "add_evidence": {
+        "filed": ("claimant",),
+        **{s: P for s in ("negotiation", "mediation", "arbitration", "settled", "awarded")},
+    },
     "reassign": {"mediation": ("case_manager",), "arbitration": ("case_manager",)},
     "recuse": {"mediation": ("mediator",), "arbitration": ("arbitrator",)},
     "submit_statement": {"arbitration": P},
@@ -162,7 +167,7 @@ def _reset(case_id: int, state: str) -> None:
         )
     )
     db.session.execute(sa.update(Offer).where(Offer.case_id == case_id).values(status="open"))
-    for model in (Proposal, Statement, Award):
+    for model in (Proposal, Statement, Award, Evidence):
         db.session.execute(sa.delete(model).where(model.case_id == case_id))
     first_two = sa.select(Offer.id).where(Offer.case_id == case_id).order_by(Offer.id).limit(2)
     db.session.execute(
@@ -173,6 +178,14 @@ def _reset(case_id: int, state: str) -> None:
     db.session.commit()
 
 
+def _stored_file() -> CheckedFile:
+    from odr.documents.storage import get_storage
+
+    data = b"The courier's receipt, copied out.\n"
+    get_storage().put(data)
+    return check_upload("receipt.txt", data)
+
+
 def _outcome(case_id: int, action: str, actor) -> int:
     case = db.session.get(Case, case_id)
     params = dict(PARAMS.get(action, {}))
@@ -180,6 +193,8 @@ def _outcome(case_id: int, action: str, actor) -> int:
         params["offer"] = db.session.scalars(
             sa.select(Offer).where(Offer.case_id == case_id, Offer.status == "open")
         ).all()[0 if actor is not None and actor.role == "merchant" else 1]
+    if action == "add_evidence":  # a file is checked and stored before `fire` records it
+        params["file"] = _stored_file()
     try:
         fire(case, action, actor, **params)
     except NotFound:

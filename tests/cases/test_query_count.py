@@ -64,7 +64,7 @@ def test_reading_a_dispute_costs_the_same_with_2_or_40_offers(app, api, web):
 
     assert _queries_for(app, page(small)) == _queries_for(app, page(large))
     assert _queries_for(app, api_read(small)) == _queries_for(app, api_read(large))
-    # session, case, proposal, statements, offers, events, notes, messages, award, users, the
-    # case's unread notices, the header's unread count, and the transaction's BEGIN: one each,
-    # whatever the size of the case.
-    assert _queries_for(app, page(large)) <= 13
+    # session, case, proposal, statements, offers, events, notes, messages, award, evidence,
+    # users, the case's unread notices, the header's unread count, and the transaction's BEGIN:
+    # one each, whatever the size of the case.
+    assert _queries_for(app, page(large)) <= 14

@@ -1,9 +1,11 @@
 """In a real browser: a case manager admits a flagged filing and reassigns a case from the desk;
-a mediator filters the workspace by deadline and opens the case."""
+a mediator filters the workspace by deadline and opens the case; the claimant uploads evidence,
+which the mediator then downloads, byte for byte."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from playwright.sync_api import expect
 
@@ -12,12 +14,15 @@ from tests.e2e.conftest import ARTIFACTS, translated
 from tests.e2e.test_browser import log_in, state_label
 from tests.factories import ApiClient, lodge, make_neutral, make_user
 
+RECEIPT = b"Receipt SW-2024-0815: Bluetooth headphones, 129.90 EUR, paid 2026-11-12.\n"
+
 
 def test_case_manager_screens_and_reassigns_then_mediator_finds_the_case(site, open_page):
     manager = make_user(site.app, "case_manager", name="Case Manager Wu")
-    first = make_neutral(site.app, "mediator", ["en"], name="Mediator First")
     second = make_neutral(site.app, "mediator", ["en"], name="Mediator Second")
-    claimant = ApiClient(site.app).as_user(make_user(site.app, "consumer"))
+    first = make_neutral(site.app, "mediator", ["en"], name="Mediator First")
+    consumer = make_user(site.app, "consumer")
+    claimant = ApiClient(site.app).as_user(consumer)
     flagged = lodge(
         claimant,
         respondent_email="flagged@shop.example",
@@ -29,9 +34,10 @@ def test_case_manager_screens_and_reassigns_then_mediator_finds_the_case(site, o
         escalated = claimant.post(
             f"/api/v1/disputes/{urgent['id']}/actions/escalate", {"reason": "no answer"}
         ).get_json()
-    assert escalated["mediator"]["id"] == first.id
+    assert escalated["mediator"]["id"] == second.id
     later = lodge(claimant, respondent_email="later@shop.example")
-    claimant.post(f"/api/v1/disputes/{later['id']}/actions/escalate", {"reason": "none"})
+    moved = claimant.post(f"/api/v1/disputes/{later['id']}/actions/escalate", {"reason": "none"})
+    assert moved.get_json()["mediator"]["id"] == first.id
 
     desk = open_page()
     log_in(desk, manager.email)
@@ -43,7 +49,7 @@ def test_case_manager_screens_and_reassigns_then_mediator_finds_the_case(site, o
     expect(desk.locator(".flash.ok")).to_be_visible()
     expect(state_label(desk)).to_have_text(translated("en", "Negotiation"))
 
-    desk.goto(f"/disputes/{urgent['id']}")
+    desk.goto(f"/disputes/{later['id']}")
     form = desk.locator("form.action[action$='/reassign']")
     form.locator("[name=reason]").fill("Mediator First is on leave")
     form.locator("[name=neutral_id]").select_option(str(second.id))
@@ -65,3 +71,21 @@ def test_case_manager_screens_and_reassigns_then_mediator_finds_the_case(site, o
     ARTIFACTS.mkdir(exist_ok=True)
     workspace.go_back()
     workspace.screenshot(path=str(ARTIFACTS / "workspace.png"), full_page=True)
+
+    party = open_page()
+    log_in(party, consumer.email)
+    party.goto(f"/disputes/{urgent['id']}")
+    upload = party.locator("form.evidence-form")
+    upload.locator("input[type=file]").set_input_files(
+        {"name": "receipt.txt", "mimeType": "text/plain", "buffer": RECEIPT}
+    )
+    upload.locator("button[type=submit]").click()
+    listed = party.locator("table.evidence")
+    expect(listed).to_contain_text("receipt.txt")
+
+    workspace.goto(f"/disputes/{urgent['id']}")
+    with workspace.expect_download() as caught:
+        workspace.locator("table.evidence a", has_text="receipt.txt").click()
+    download = caught.value
+    assert download.suggested_filename == "receipt.txt"
+    assert Path(download.path()).read_bytes() == RECEIPT
