@@ -58,6 +58,7 @@ test: test-packages venv translations
 # Benchmarks (minutes, not part of the tests); they rewrite their sections of docs/benchmarks.md.
 bench: system-packages venv translations
 	$(PY) -m bench.sweep --write
+	$(PY) -m bench.caseload --write
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -177,8 +177,9 @@ def _order(column: Any, descending: bool) -> list[Any]:
     return [column.desc() if descending else column.asc(), Case.id.asc()]
 
 
-def _row_columns(user: Any) -> list[Any]:
-    """What each row shows beside the case, as correlated subqueries."""
+def _row_columns() -> list[Any]:
+    """What each row shows beside the case, as correlated subqueries (the reader is bound as
+    `reader_id`)."""
     open_proposal = (
         sa.select(
             sa.case(
@@ -210,7 +211,7 @@ def _row_columns(user: Any) -> list[Any]:
     unread = (
         sa.select(sa.func.count())
         .where(
-            Notice.user_id == user.id,
+            Notice.user_id == sa.bindparam("reader_id"),
             Notice.case_id == Case.id,
             Notice.read_at.is_(None),
             Notice.kind == "message_posted",
@@ -224,6 +225,12 @@ def _row_columns(user: Any) -> list[Any]:
         claimant_statement.label("claimant_statement"),
         unread.label("unread"),
     ]
+
+
+# Built once: a page runs it with the reader and the page's case ids.
+ROW_DETAILS = sa.select(Case.id, *_row_columns()).where(
+    Case.id.in_(sa.bindparam("case_ids", expanding=True))
+)
 
 
 def _row(
@@ -268,7 +275,7 @@ def workspace_rows(
         details = {
             case_id: rest
             for case_id, *rest in db.session.execute(
-                sa.select(Case.id, *_row_columns(user)).where(Case.id.in_([c.id for c in page]))
+                ROW_DETAILS, {"reader_id": user.id, "case_ids": [c.id for c in page]}
             )
         }
     rows = [_row(case, *details[case.id]) for case in page]
