@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.sweep import database_url, fresh_database, make_app  # noqa: E402
+from bench.sweep import database_url, fresh_database, make_app, write_section  # noqa: E402
 
 MEDIATORS = 500
 TARGET_OPEN = 500
@@ -267,18 +267,6 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_docs(results: list[dict]) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    begin, end = "<!-- caseload:begin -->", "<!-- caseload:end -->"
-    text = path.read_text()
-    block = f"{begin}\n{table(results)}\n{end}"
-    if begin in text:
-        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
-    else:
-        text += f"\n{block}\n"
-    path.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
@@ -296,7 +284,7 @@ def main() -> None:
         print(table(results[-1:]), file=sys.stderr, flush=True)
     print(table(results))
     if args.write:
-        write_docs(results)
+        write_section("caseload", table(results))
 
 
 if __name__ == "__main__":

@@ -227,11 +227,12 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_docs(results: list[dict]) -> None:
+def write_section(name: str, table_text: str) -> None:
+    """Replace the benchmark's section (between its markers) in docs/benchmarks.md."""
     path = ROOT / "docs" / "benchmarks.md"
-    begin, end = "<!-- sweep:begin -->", "<!-- sweep:end -->"
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"{begin}\n{table(results)}\n{end}"
+    block = f"{begin}\n{table_text}\n{end}"
     if begin in text:
         text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
     else:
@@ -253,7 +254,7 @@ def main() -> None:
     results = run(backends, args.cases or [10_000, 100_000])
     print(table(results))
     if args.write:
-        write_docs(results)
+        write_section("sweep", table(results))
 
 
 if __name__ == "__main__":
