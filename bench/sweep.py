@@ -85,6 +85,7 @@ def fill(backend: str, cases: int) -> None:
     from odr.cases.models import Case
     from odr.cases.services import lodge_dispute
     from odr.extensions import db
+    from odr.mediation.services import recount_caseloads
     from tests.factories import lodging_body
 
     fresh_database(backend)
@@ -135,6 +136,7 @@ def fill(backend: str, cases: int) -> None:
                 rows = []
         if rows:
             db.session.execute(sa.insert(Case), rows)
+        recount_caseloads()
         db.session.commit()
         db.session.execute(sa.text("ANALYZE"))
         db.session.commit()

@@ -92,6 +92,18 @@ def write_transaction(session: Any) -> Iterator[Any]:
         raise
 
 
+def insert_rows(session: Any, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert rows now, or with the group of changes the session is making
+    (`odr.cases.batch`), in one statement per table when the group ends."""
+    if not rows:
+        return
+    pending = session.info.get("pending_inserts")
+    if pending is not None:
+        pending.setdefault(model, []).extend(rows)
+    else:
+        session.execute(sa.insert(model), rows)
+
+
 def render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     """Migrations spell our column types in plain SQLAlchemy, so they never import the app."""
     if type_ == "type" and isinstance(obj, UTCDateTime):

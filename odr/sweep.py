@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from odr import clock
+from odr.cases.batch import batch_of, lock_cases
 from odr.cases.models import Case
 from odr.db import write_transaction
 from odr.delivery.services import deliver_due
@@ -25,12 +26,9 @@ def fire_due_timeouts(batch: int = BATCH, per_transaction: int = PER_TRANSACTION
 
     Walks the due cases in deadline order by keyset, a batch at a time; a case just fired has its
     next deadline after now, so the walk never meets it again. Fires are grouped a few dozen to a
-    transaction (one commit, not one per case), each under a savepoint, so a case the rules refuse
-    is rolled back alone. Each fire takes the case row and checks the deadline again under the
+    transaction that takes the group's rows for writing and checks each deadline again under the
     lock, so two sweeps never fire the same timeout twice: the second finds the deadline moved.
     """
-    from odr.cases.services import fire_timeout
-
     fired, now = 0, clock.now()
     after: tuple[Any, int] | None = None
     while True:
@@ -42,22 +40,37 @@ def fire_due_timeouts(batch: int = BATCH, per_transaction: int = PER_TRANSACTION
         if not due:
             return fired
         for start in range(0, len(due), per_transaction):
-            group = [case_id for _deadline, case_id in due[start : start + per_transaction]]
-            fired += _fire_group(group, fire_timeout)
+            fired += _fire_group([case_id for _at, case_id in due[start : start + per_transaction]])
         after = tuple(due[-1])
 
 
-def _fire_group(case_ids: list[int], fire_timeout: Any) -> int:
+def _fire_group(case_ids: list[int]) -> int:
+    """The group in one transaction, read and written together; if the rules refuse one case,
+    the group is done again a case at a time, each under a savepoint, so only that one is left."""
+    from odr.cases.services import fire_timeout
+
+    try:
+        with write_transaction(db.session), batch_of(case_ids) as group:
+            return sum(fire_timeout(case) for case in group.cases)
+    except DomainError:
+        log.info("sweep: a case of a group was refused; firing the group one by one")
+    except sa.exc.OperationalError:  # a deadlock with a request: these cases wait for the next
+        log.warning("sweep: a group of %d cases was rolled back and stays due", len(case_ids))
+        return 0
+    return _fire_one_by_one(case_ids, fire_timeout)
+
+
+def _fire_one_by_one(case_ids: list[int], fire_timeout: Any) -> int:
     fired = 0
     try:
         with write_transaction(db.session):
-            for case_id in case_ids:
+            for case in lock_cases(case_ids):
                 try:
                     with db.session.begin_nested():
-                        fired += fire_timeout(case_id)
+                        fired += fire_timeout(case)
                 except DomainError:
-                    continue
-    except sa.exc.OperationalError:  # a deadlock with a request: these cases wait for the next
+                    log.warning("sweep: the timeout of case %s was refused", case.reference)
+    except sa.exc.OperationalError:
         log.warning("sweep: a group of %d cases was rolled back and stays due", len(case_ids))
         return 0
     return fired

@@ -232,6 +232,37 @@ class Dispute:
         )
 
 
+def add_reminders(app, dispute: Dispute, count: int) -> None:
+    """Deadline reminders appended to the case's chain, as the sweep records them."""
+    from odr.cases.events import append_event
+    from odr.cases.services import lock_case
+    from odr.db import write_transaction
+
+    with app.app_context(), write_transaction(db.session):
+        case = lock_case(dispute.case().id)
+        for _ in range(count):
+            append_event(case, kind="reminder", actor=None, role="system", data={"to": ["x"]})
+
+
+def post_messages(app, dispute: Dispute, who, count: int, **params) -> list[str]:
+    """`count` messages fired through the service; their bodies, oldest first."""
+    import sqlalchemy as sa
+
+    from odr.accounts.models import User
+    from odr.cases.models import Case
+    from odr.cases.services import fire
+
+    channel = params.get("channel", "joint")
+    action = "write_note" if channel == "notes" else "post_message"
+    bodies = [f"{channel}-message-{n:03d}" for n in range(count)]
+    with app.app_context(), app.test_request_context():
+        author = db.session.get(User, who.id)
+        for body in bodies:
+            case = db.session.scalar(sa.select(Case).where(Case.public_id == dispute.id))
+            fire(case, action, author, body=body, **params)
+    return bodies
+
+
 _copies = itertools.count(1)
 
 
@@ -242,6 +273,7 @@ def copy_case(app, **overrides: Any) -> int:
     import sqlalchemy as sa
 
     from odr.cases.models import Case
+    from odr.mediation.services import recount_caseloads
 
     with app.app_context():
         template = db.session.scalar(sa.select(Case).order_by(Case.id).limit(1))
@@ -252,5 +284,7 @@ def copy_case(app, **overrides: Any) -> int:
         }
         case = Case(**(columns | {"reference": f"ODR-COPY-{next(_copies):06d}"} | overrides))
         db.session.add(case)
+        db.session.flush()
+        recount_caseloads()  # the row bypassed the services that keep the neutrals' loads
         db.session.commit()
         return case.id

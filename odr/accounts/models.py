@@ -38,6 +38,8 @@ class User(UserMixin, db.Model):
     # A merchant's staff account acts for the merchant account named here.
     merchant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     caseload_ceiling: Mapped[int | None]
+    # A neutral's open cases in their stage (mediation or arbitration), kept with each change.
+    caseload: Mapped[int] = mapped_column(default=0, server_default="0")
     conflicts: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 

@@ -2,26 +2,56 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from functools import cache
+
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from odr.analytics.models import RECORD_COUNTERS, MerchantRecord
+from odr.cases.batch import current_batch
 from odr.cases.models import Case
 from odr.cases.services import on_enter
 from odr.extensions import db
 
 
 def count_for_merchant(respondent_email: str, counter: str) -> None:
-    """Add one to a counter of the merchant's record (an upsert; the caller commits)."""
+    """Add one to a counter of the merchant's record (the caller commits); a group of changes
+    adds its counts once, when it ends."""
     assert counter in RECORD_COUNTERS
-    dialect = db.session.get_bind().dialect.name
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert
-    db.session.execute(
-        insert(MerchantRecord)
-        .values(respondent_email=respondent_email, **{counter: 1})
-        .on_conflict_do_update(
-            index_elements=[MerchantRecord.respondent_email],
-            set_={counter: getattr(MerchantRecord, counter) + 1},
-        )
+    batch = current_batch()
+    if batch is None:
+        _add_counts(counter, {respondent_email: 1})
+        return
+    counts = batch.memo.get("merchant_counts")
+    if counts is None:
+        counts = batch.memo["merchant_counts"] = Counter()
+        batch.at_end.append(lambda: _add_all(counts))
+    counts[(respondent_email, counter)] += 1
+
+
+def _add_all(counts: Counter) -> None:
+    by_counter: dict[str, dict[str, int]] = {}
+    for (email, counter), n in counts.items():
+        by_counter.setdefault(counter, {})[email] = n
+    for counter, amounts in by_counter.items():
+        _add_counts(counter, amounts)
+
+
+def _add_counts(counter: str, amounts: dict[str, int]) -> None:
+    """An upsert per merchant, sent as one statement."""
+    statement = _upsert(db.session.get_bind().dialect.name, counter)
+    db.session.execute(statement, [{"email": e, "n": n} for e, n in amounts.items()])
+
+
+@cache
+def _upsert(dialect: str, counter: str) -> sa.Insert:
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(MerchantRecord)
+    return insert.values(
+        respondent_email=sa.bindparam("email"), **{counter: sa.bindparam("n")}
+    ).on_conflict_do_update(
+        index_elements=[MerchantRecord.respondent_email],
+        set_={counter: getattr(MerchantRecord, counter) + getattr(insert.excluded, counter)},
     )
 
 

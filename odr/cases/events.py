@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
 
 from odr import clock
 from odr.cases.models import Case, Event
+from odr.db import insert_rows
 from odr.extensions import db
 
 GENESIS = "0" * 64
@@ -26,7 +28,7 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def event_hash(case: Case, event: Event) -> str:
+def event_hash(case: Case, event: Any) -> str:
     body = {
         "case": case.public_id,
         "seq": event.seq,
@@ -41,9 +43,9 @@ def event_hash(case: Case, event: Event) -> str:
 
 def append_event(
     case: Case, *, kind: str, actor: Any, role: str, data: dict[str, Any] | None = None
-) -> Event:
+) -> None:
     """Append to the chain. The caller holds the case row for writing (`fire`, `lock_case`)."""
-    event = Event(
+    event = SimpleNamespace(
         case_id=case.id,
         seq=case.event_count + 1,
         at=clock.now(),
@@ -56,8 +58,7 @@ def append_event(
     event.hash = event_hash(case, event)
     case.event_count = event.seq
     case.event_head = event.hash
-    db.session.add(event)
-    return event
+    insert_rows(db.session, Event, [vars(event)])
 
 
 def first_broken_event(case: Case, events: Iterable[Event]) -> str | None:

@@ -10,9 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 
 from odr import clock
 from odr.accounts.models import User
+from odr.cases.batch import current_batch, read_once
 from odr.cases.events import append_event
 from odr.cases.guards import GuardContext
 from odr.cases.models import (
@@ -49,6 +51,7 @@ Effect = Callable[[GuardContext, Transition], dict[str, Any]]
 EFFECTS: dict[str, Effect] = {}
 # What happens on entering a state, inside the same transaction: state -> hooks(case, from).
 ON_ENTER: dict[str, list[Callable[[Case, str], None]]] = {}
+ON_LEAVE: dict[str, list[Callable[[Case, str], None]]] = {}
 AFTER: dict[str, list[Callable[[GuardContext, dict[str, Any]], None]]] = {}
 # Checks of an action's parameters before anything is written: action -> checker.
 PARAMETERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -78,6 +81,17 @@ def on_enter(state: str) -> Callable:
 
     def register(function: Callable[[Case, str], None]) -> Callable:
         ON_ENTER.setdefault(state, []).append(function)
+        return function
+
+    return register
+
+
+def on_leave(state: str) -> Callable:
+    """Register what happens when a case leaves a state (hooks(case, to)), before entering the
+    next."""
+
+    def register(function: Callable[[Case, str], None]) -> Callable:
+        ON_LEAVE.setdefault(state, []).append(function)
         return function
 
     return register
@@ -472,6 +486,8 @@ def _fire_locked(case: Case, action: str, actor: User | None, params: dict[str, 
     for hook in AFTER.get(action, ()):
         hook(ctx, data)
     if entered:
+        for hook in ON_LEAVE.get(before, ()):
+            hook(case, case.state)
         for hook in ON_ENTER.get(case.state, ()):
             hook(case, before)
 
@@ -493,10 +509,9 @@ def _raise_refusal(reason: str | None, **detail: Any) -> None:
         raise Conflict(reason, **detail)
 
 
-def fire_timeout(case_id: int) -> int:
+def fire_timeout(case: Case) -> int:
     """Act on one case's passed deadline as the `system` actor, inside the caller's write
-    transaction; 1 when it acted, 0 when the deadline is not due (any more)."""
-    case = lock_case(case_id)
+    transaction that holds the row; 1 when it acted, 0 when the deadline is not due (any more)."""
     if case.deadline_at is None or case.deadline_at > clock.now():
         return 0
     workflow = get_workflow(case.workflow, case.workflow_version)
@@ -513,12 +528,16 @@ def fire_timeout(case_id: int) -> int:
     return 1
 
 
+def case_managers() -> list[User]:
+    """The active case managers; read once for a group of changes."""
+    query = sa.select(User).where(User.role == "case_manager", User.active)
+    return read_once("case_managers", lambda: list(db.session.scalars(query)))
+
+
 def _remind(case: Case, roles: list[str]) -> None:
     recipients: list[User] = []
     if "case_manager" in roles:
-        recipients += db.session.scalars(
-            sa.select(User).where(User.role == "case_manager", User.active.is_(True))
-        ).all()
+        recipients += case_managers()
     for role in ("mediator", "arbitrator"):
         if role in roles and getattr(case, f"{role}_id"):
             recipients.append(db.session.get(User, getattr(case, f"{role}_id")))
@@ -540,30 +559,36 @@ def _remind(case: Case, roles: list[str]) -> None:
 
 
 def _party_accounts_query() -> sa.CompoundSelect:
-    principals = (
-        sa.select(User.id)
-        .where(
-            User.role == "merchant",
-            User.merchant_id.is_(None),
-            User.email_verified_at.is_not(None),
-            sa.or_(
-                User.email == sa.bindparam("respondent_email"),
-                User.id.in_(
-                    sa.select(RespondentLink.merchant_id).where(
-                        RespondentLink.case_id == sa.bindparam("case_id")
-                    )
-                ),
+    """(case id, party, account id) for the cases bound as `case_ids`."""
+    claimant = aliased(User)
+    principal, account = aliased(User), aliased(User)
+    cases = Case.id.in_(sa.bindparam("case_ids", expanding=True))
+    claimants = (
+        sa.select(Case.id, sa.literal("claimant"), claimant.id)
+        .select_from(Case)
+        .join(
+            claimant,
+            sa.or_(claimant.id == Case.claimant_user_id, claimant.id == Case.filed_by_user_id),
+        )
+        .where(cases, claimant.active)
+    )
+    linked = sa.exists().where(
+        RespondentLink.case_id == Case.id, RespondentLink.merchant_id == principal.id
+    )
+    respondents = (
+        sa.select(Case.id, sa.literal("respondent"), account.id)
+        .select_from(Case)
+        .join(
+            principal,
+            sa.and_(
+                principal.role == "merchant",
+                principal.merchant_id.is_(None),
+                principal.email_verified_at.is_not(None),
+                sa.or_(principal.email == Case.respondent_email, linked),
             ),
         )
-        .scalar_subquery()
-    )
-    claimants = sa.select(sa.literal("claimant"), User.id).where(
-        User.id.in_(sa.bindparam("claimant_ids", expanding=True)), User.active
-    )
-    respondents = sa.select(sa.literal("respondent"), User.id).where(
-        User.active,
-        User.email_verified_at.is_not(None),
-        sa.or_(User.id.in_(principals), User.merchant_id.in_(principals)),
+        .join(account, sa.or_(account.id == principal.id, account.merchant_id == principal.id))
+        .where(cases, account.active, account.email_verified_at.is_not(None))
     )
     return sa.union_all(claimants, respondents)
 
@@ -571,28 +596,28 @@ def _party_accounts_query() -> sa.CompoundSelect:
 PARTY_ACCOUNTS = _party_accounts_query()  # built once: it runs on every change of state
 
 
-def party_account_ids(case: Case) -> dict[str, set[int]]:
-    """The active accounts that act as each party of the case (a merchant's staff included)."""
-    accounts: dict[str, set[int]] = {"claimant": set(), "respondent": set()}
-    rows = db.session.execute(
-        PARTY_ACCOUNTS,
-        {
-            "respondent_email": case.respondent_email,
-            "case_id": case.id,
-            "claimant_ids": list({case.claimant_user_id, case.filed_by_user_id} - {None}),
-        },
-    )
-    for party, user_id in rows:
-        accounts[party].add(user_id)
+def party_accounts(case_ids: list[int]) -> dict[int, dict[str, set[int]]]:
+    """The active accounts that act as each party of each case (a merchant's staff included)."""
+    accounts = {case_id: {"claimant": set(), "respondent": set()} for case_id in case_ids}
+    for case_id, party, user_id in db.session.execute(PARTY_ACCOUNTS, {"case_ids": case_ids}):
+        accounts[case_id][party].add(user_id)
     return accounts
+
+
+def party_account_ids(case: Case) -> dict[str, set[int]]:
+    batch = current_batch()
+    if batch is not None and case.id in batch.accounts:
+        return batch.accounts[case.id]
+    return party_accounts([case.id])[case.id]
 
 
 def _notice_params(case: Case) -> dict[str, Any]:
     return {"reference": case.reference, "state": case.state, "case": case.public_id}
 
 
-def tell_user(case: Case, user: User, *, kind: str, **context: Any) -> None:
-    """E-mail one person about the case, in their language, and leave them a notice."""
+def tell_user(case: Case, user: Any, *, kind: str, **context: Any) -> None:
+    """E-mail one person (an account, or what assignment read of one: id, e-mail, language)
+    about the case, in their language, and leave them a notice."""
     queue_mail(
         to=user.email,
         language=user.language,

@@ -5,15 +5,19 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Iterable
-from datetime import timedelta
+from dataclasses import fields, is_dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
+from jinja2 import nodes
 
 from odr import clock
-from odr.db import write_transaction
+from odr.db import insert_rows, write_transaction
 from odr.delivery.mail import send_mail
 from odr.delivery.models import Notice, OutboxMessage
 from odr.extensions import db
@@ -35,23 +39,95 @@ LEASE = timedelta(minutes=5)
 
 def queue_mail(
     *, to: str, language: str | None, template: str, key: str, case_id: int | None, **context: Any
-) -> OutboxMessage:
-    """Render a mail in the recipient's language and add it to the outbox (the caller commits)."""
-    locale = mail_locale(language)
+) -> None:
+    """Add a mail to the outbox (the caller commits); it is worded in the recipient's language
+    when it is delivered, from what the context held now (records are copied, not referred to)."""
+    read = fields_read(template)
+    kept = {name: freeze(value, read[name]) for name, value in context.items() if name in read}
+    payload = {"template": template, "language": mail_locale(language), "context": kept}
+    row = {
+        "kind": "mail",
+        "destination": to,
+        "payload": payload,
+        "idempotency_key": key,
+        "case_id": case_id,
+    }
+    insert_rows(db.session, OutboxMessage, [row])
+
+
+def render_mail(payload: dict[str, Any]) -> dict[str, Any]:
+    """Subject, text and HTML of a queued mail."""
+    locale, template = payload["language"], payload["template"]
     with force_locale(locale):
-        context = {"base_url": current_app.config["BASE_URL"], **context}
+        context = {"base_url": current_app.config["BASE_URL"], **thaw(payload["context"])}
         module = current_app.jinja_env.get_template(f"mail/{template}.txt").make_module(context)
-        payload = {
+        return {
             "subject": str(module.subject).strip(),
             "text": str(module),
             "html": render_template(f"mail/{template}.html", **context),
             "language": locale,
         }
-    message = OutboxMessage(
-        kind="mail", destination=to, payload=payload, idempotency_key=key, case_id=case_id
-    )
-    db.session.add(message)
-    return message
+
+
+@cache
+def fields_read(template: str) -> dict[str, frozenset[str] | None]:
+    """What a mail template reads of each variable: the attributes named (`case.reference`), or
+    None when it uses the value whole. The outbox keeps only that of the context."""
+    environment = current_app.jinja_env
+    read: dict[str, set[str] | None] = {}
+    for suffix in ("txt", "html"):
+        name = f"mail/{template}.{suffix}"
+        tree = environment.parse(environment.loader.get_source(environment, name)[0])
+        by_attribute = set()
+        for node in tree.find_all(nodes.Getattr):
+            if isinstance(node.node, nodes.Name):
+                by_attribute.add(id(node.node))
+                if read.get(node.node.name, set()) is not None:
+                    read.setdefault(node.node.name, set()).add(node.attr)
+        for node in tree.find_all(nodes.Name):
+            if node.ctx == "load" and id(node) not in by_attribute:
+                read[node.name] = None
+    return {key: None if value is None else frozenset(value) for key, value in read.items()}
+
+
+def freeze(value: Any, attributes: frozenset[str] | None = None) -> Any:
+    """A JSON copy of a mail's context: a record becomes the attributes read of it (all its
+    columns when it is used whole), dates are tagged."""
+    if isinstance(value, db.Model) or is_dataclass(value):
+        keys = attributes or (
+            [f.name for f in fields(value)]
+            if is_dataclass(value)
+            else sa.inspect(value).mapper.column_attrs.keys()
+        )
+        return {"$record": {key: _freeze_scalar(getattr(value, key)) for key in keys}}
+    if isinstance(value, dict):
+        return {key: freeze(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [freeze(item) for item in value]
+    return _freeze_scalar(value)
+
+
+def _freeze_scalar(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """The context back from `freeze`: records read by attribute, as the templates expect."""
+    if isinstance(value, list):
+        return [thaw(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "$record" in value:
+        return SimpleNamespace(**thaw(value["$record"]))
+    if "$datetime" in value:
+        return datetime.fromisoformat(value["$datetime"])
+    if "$date" in value:
+        return date.fromisoformat(value["$date"])
+    return {key: thaw(item) for key, item in value.items()}
 
 
 def backoff_after(attempts: int) -> timedelta | None:
@@ -82,7 +158,7 @@ def _deliver(message: OutboxMessage) -> None:
         send_mail(
             current_app.config,
             to=message.destination,
-            payload=message.payload,
+            payload=render_mail(message.payload),
             message_id=message.idempotency_key,
         )
     else:
@@ -140,8 +216,7 @@ def notify(*, user_ids: Iterable[int], case_id: int | None, kind: str, **params:
         {"user_id": user_id, "case_id": case_id, "kind": kind, "params": params}
         for user_id in user_ids
     ]
-    if rows:
-        db.session.execute(sa.insert(Notice), rows)
+    insert_rows(db.session, Notice, rows)
 
 
 def unread_count(user: Any) -> int:

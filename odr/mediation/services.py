@@ -9,6 +9,8 @@ for writing before the load is counted, so two assignments at once never exceed 
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -17,15 +19,16 @@ from flask_babel import lazy_gettext as _l
 
 from odr import clock
 from odr.accounts.models import User
+from odr.cases.batch import batch_of, current_batch, read_once
 from odr.cases.events import append_event
 from odr.cases.guards import GuardContext
 from odr.cases.models import REMEDIES, Case, Event
 from odr.cases.services import (
     after,
     effect,
-    lock_case,
     next_deadline,
     on_enter,
+    on_leave,
     parameters,
     tell_parties,
     tell_user,
@@ -51,16 +54,21 @@ def _domain(email: str) -> str:
     return email.rpartition("@")[2].lower()
 
 
-def has_conflict(neutral: Any, case: Case) -> bool:
+def party_marks(case: Case) -> set[str]:
+    """What a declared conflict may name of the parties: names, e-mail addresses, domains."""
+    return {
+        case.respondent_name.lower(),
+        case.claimant_name.lower(),
+        case.respondent_email.lower(),
+        case.claimant_email.lower(),
+        _domain(case.respondent_email),
+        _domain(case.claimant_email),
+    }
+
+
+def has_conflict(conflicts: list[str], marks: set[str]) -> bool:
     """A declared conflict names a party: its name, its e-mail address or its e-mail domain."""
-    names = {case.respondent_name.lower(), case.claimant_name.lower()}
-    addresses = {case.respondent_email.lower(), case.claimant_email.lower()}
-    domains = {_domain(case.respondent_email), _domain(case.claimant_email)}
-    for entry in neutral.conflicts or []:
-        entry = entry.strip().lower()
-        if entry and (entry in names or entry in addresses or entry.lstrip("@") in domains):
-            return True
-    return False
+    return any(entry.strip().lower().lstrip("@") in marks for entry in conflicts if entry.strip())
 
 
 def _languages(values: list[str]) -> set[str]:
@@ -70,12 +78,12 @@ def _languages(values: list[str]) -> set[str]:
 def excluded_neutrals(case: Case) -> set[int]:
     """Who may not take this case: those who recused from it, and for arbitration, whoever
     mediated it."""
-    rows = db.session.execute(
-        sa.select(Event.kind, Event.actor_id, Event.data).where(
-            Event.case_id == case.id,
-            Event.kind.in_(("recuse", "mediator_assigned")),
-        )
-    )
+    batch = current_batch()
+    if batch is not None:
+        past = read_once("assignments", lambda: _past_assignments([c.id for c in batch.cases]))
+    else:
+        past = _past_assignments([case.id])
+    rows = past.get(case.id, [])
     excluded = set()
     for kind, actor_id, data in rows:
         if kind == "recuse":
@@ -87,42 +95,177 @@ def excluded_neutrals(case: Case) -> set[int]:
     return excluded
 
 
-def candidates(case: Case, role: str, exclude: set[int] = frozenset()) -> list[tuple[Any, int]]:
-    """Eligible neutrals (rows with the id, name and what decides) with their load, best first."""
-    pool = db.session.execute(
-        sa.select(
-            User.id, User.name, User.language, User.languages, User.conflicts, User.caseload_ceiling
-        ).where(User.role == role, User.active, User.email_verified_at.is_not(None))
-    ).all()
-    neutral_id = getattr(Case, f"{role}_id")
-    loads = dict(
-        db.session.execute(
-            sa.select(neutral_id, sa.func.count())
-            .where(neutral_id.in_([n.id for n in pool]), Case.state == WORKING_STATE[role])
-            .group_by(neutral_id)
-        ).all()
+def _past_assignments(case_ids: list[int]) -> dict[int, list[tuple[str, int | None, dict]]]:
+    found: dict[int, list[tuple[str, int | None, dict]]] = {}
+    rows = db.session.execute(
+        sa.select(Event.case_id, Event.kind, Event.actor_id, Event.data).where(
+            Event.case_id.in_(case_ids), Event.kind.in_(("recuse", "mediator_assigned"))
+        )
     )
+    for case_id, kind, actor_id, data in rows:
+        found.setdefault(case_id, []).append((kind, actor_id, data))
+    return found
+
+
+@dataclass
+class Neutral:
+    """What assignment reads of a mediator or arbitrator, with their load."""
+
+    id: int
+    name: str
+    email: str
+    language: str
+    languages: set[str]
+    conflicts: list[str]
+    ceiling: int
+    load: int
+
+
+def neutral_pool(role: str) -> list[Neutral]:
+    """The active neutrals of a role; read once for a group of changes."""
+    return read_once(f"pool:{role}", lambda: _load_pool(role))
+
+
+def _load_pool(role: str) -> list[Neutral]:
+    batch = current_batch()
+    query = sa.select(
+        User.id,
+        User.name,
+        User.email,
+        User.language,
+        User.languages,
+        User.conflicts,
+        User.caseload_ceiling,
+        User.caseload,
+    ).where(User.role == role, User.active, User.email_verified_at.is_not(None))
+    if batch is not None:  # held to the group's end, its loads are counted in memory
+        query = query.order_by(User.id).with_for_update()
+    pending = _load_changes() if batch is not None else {}
+    rows = db.session.execute(query)
+    pool = [
+        Neutral(
+            id=row.id,
+            name=row.name,
+            email=row.email,
+            language=row.language,
+            languages=_languages(row.languages or [row.language]),
+            conflicts=row.conflicts or [],
+            ceiling=row.caseload_ceiling or DEFAULT_CEILING,
+            load=row.caseload + pending.get(row.id, 0),
+        )
+        for row in rows
+    ]
+    return pool
+
+
+def candidates(case: Case, role: str, exclude: set[int] = frozenset()) -> list[tuple[Neutral, int]]:
+    """Eligible neutrals with their load, best first."""
     parties = _languages([case.claimant_language]), _languages([case.respondent_language])
+    marks = party_marks(case)
     ranked = []
-    for neutral in pool:
-        spoken = _languages(neutral.languages or [neutral.language])
-        matches = sum(1 for party in parties if party & spoken)
-        load = loads.get(neutral.id, 0)
+    for neutral in neutral_pool(role):
+        matches = sum(1 for party in parties if party & neutral.languages)
         if (
             neutral.id in exclude
             or matches == 0
-            or has_conflict(neutral, case)
-            or load >= (neutral.caseload_ceiling or DEFAULT_CEILING)
+            or neutral.load >= neutral.ceiling
+            or (neutral.conflicts and has_conflict(neutral.conflicts, marks))
         ):
             continue
-        ranked.append((neutral, load, -matches))
-    ranked.sort(key=lambda item: (item[2], item[1], item[0].id))
-    return [(neutral, load) for neutral, load, _ in ranked]
+        ranked.append((neutral, -matches))
+    ranked.sort(key=lambda item: (item[1], item[0].load, item[0].id))
+    return [(neutral, neutral.load) for neutral, _ in ranked]
+
+
+def _claim(neutral: Neutral) -> int | None:
+    """Add a case to the neutral's load unless that passes their ceiling; the new load, or None.
+
+    One conditional UPDATE: the database takes the neutral's row, so two assignments at once
+    never pass a ceiling whatever either of them read before. A group of changes holds the
+    pool's rows from the start and counts in memory, writing the loads once at its end.
+    """
+    if current_batch() is not None:
+        if neutral.load >= neutral.ceiling:
+            return None
+        neutral.load += 1
+        _load_changes()[neutral.id] += 1
+        return neutral.load
+    load = db.session.execute(
+        sa.update(User)
+        .where(User.id == neutral.id, User.caseload < neutral.ceiling)
+        .values(caseload=User.caseload + 1)
+        .returning(User.caseload)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if load is None:
+        neutral.load = neutral.ceiling  # full, whatever we read before
+        return None
+    neutral.load = load
+    return load
+
+
+def release_neutral(case: Case, role: str) -> None:
+    """The case leaves the neutral's load (their stage ended, or they are taken off it)."""
+    neutral_id = getattr(case, f"{role}_id")
+    if neutral_id is None:
+        return
+    batch = current_batch()
+    if batch is None:
+        db.session.execute(
+            sa.update(User)
+            .where(User.id == neutral_id)
+            .values(caseload=User.caseload - 1)
+            .execution_options(synchronize_session=False)
+        )
+        return
+    _load_changes()[neutral_id] -= 1
+    for neutral in batch.memo.get(f"pool:{role}", []):
+        if neutral.id == neutral_id:
+            neutral.load -= 1
+
+
+def _load_changes() -> Counter:
+    """The group's changes of each neutral's load, written when the group ends."""
+    return read_once("load_changes", _start_load_changes)
+
+
+def _start_load_changes() -> Counter:
+    changes: Counter = Counter()
+    current_batch().at_end.append(lambda: _write_load_changes(changes))
+    return changes
+
+
+def _write_load_changes(changes: Counter) -> None:
+    users = User.__table__
+    rows = [{"neutral": i, "change": n} for i, n in sorted(changes.items()) if n]
+    if rows:
+        db.session.execute(
+            users.update()
+            .where(users.c.id == sa.bindparam("neutral"))
+            .values(caseload=users.c.caseload + sa.bindparam("change")),
+            rows,
+        )
+
+
+def recount_caseloads() -> None:
+    """Set every neutral's load from the cases themselves (after rows were written directly,
+    as by a data import; the services keep it otherwise)."""
+    load = sa.select(sa.func.count()).where(
+        sa.or_(
+            sa.and_(Case.mediator_id == User.id, Case.state == WORKING_STATE["mediator"]),
+            sa.and_(Case.arbitrator_id == User.id, Case.state == WORKING_STATE["arbitrator"]),
+        )
+    )
+    db.session.execute(
+        sa.update(User)
+        .values(caseload=load.scalar_subquery())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def assign_neutral(
     case: Case, role: str, *, prefer: int | None = None, exclude: set[int] = frozenset()
-) -> User | None:
+) -> Neutral | None:
     """Assign the best eligible neutral to a case held for writing; None when nobody is free.
 
     Records the assignment (or the wait) in the event log and tells the people concerned.
@@ -131,18 +274,10 @@ def assign_neutral(
     for candidate, _load in candidates(case, role, exclude):
         if prefer is not None and candidate.id != prefer:
             continue
-        # Take the neutral's row, then count again: a concurrent assignment may have filled it.
-        neutral = db.session.execute(
-            sa.select(User).where(User.id == candidate.id).with_for_update()
-        ).scalar_one()
-        load = db.session.scalar(
-            sa.select(sa.func.count()).where(
-                getattr(Case, f"{role}_id") == neutral.id, Case.state == WORKING_STATE[role]
-            )
-        )
-        if load >= (neutral.caseload_ceiling or DEFAULT_CEILING):
+        load = _claim(candidate)
+        if load is None:
             continue
-        setattr(case, f"{role}_id", neutral.id)
+        setattr(case, f"{role}_id", candidate.id)
         case.neutral_assigned_at = clock.now()
         case.deadline_at = next_deadline(
             case, get_workflow(case.workflow, case.workflow_version).states[case.state]
@@ -153,10 +288,10 @@ def assign_neutral(
             kind=f"{role}_assigned",
             actor=None,
             role="system",
-            data={"neutral": neutral.id, "load": load},
+            data={"neutral": candidate.id, "load": load - 1},
         )
-        _tell_assignment(case, neutral, role)
-        return neutral
+        _tell_assignment(case, candidate, role)
+        return candidate
     if prefer is not None:
         raise ValidationError({"neutral_id": _l("This person cannot take the case.")})
     case.deadline_at = next_deadline(
@@ -166,7 +301,7 @@ def assign_neutral(
     return None
 
 
-def _tell_assignment(case: Case, neutral: User, role: str) -> None:
+def _tell_assignment(case: Case, neutral: Neutral, role: str) -> None:
     tell_user(case, neutral, kind="neutral_assigned")
     tell_parties(
         case,
@@ -175,6 +310,16 @@ def _tell_assignment(case: Case, neutral: User, role: str) -> None:
         actor=None,
         neutral=neutral,
     )
+
+
+@on_leave("mediation")
+def _release_mediator(case: Case, to: str) -> None:
+    release_neutral(case, "mediator")
+
+
+@on_leave("arbitration")
+def _release_arbitrator(case: Case, to: str) -> None:
+    release_neutral(case, "arbitrator")
 
 
 @on_enter("mediation")
@@ -217,6 +362,7 @@ def _check_recusal(params: dict[str, Any]) -> dict[str, Any]:
 def _take_off_the_case(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
     role = neutral_role(ctx.case)
     previous = getattr(ctx.case, f"{role}_id")
+    release_neutral(ctx.case, role)
     setattr(ctx.case, f"{role}_id", None)
     ctx.case.neutral_assigned_at = None
     return {"previous": previous}
@@ -235,22 +381,22 @@ def _replace_recused(ctx: GuardContext, data: dict[str, Any]) -> None:
     assign_neutral(ctx.case, neutral_role(ctx.case), exclude={ctx.actor.id})
 
 
-def assign_waiting_cases(limit: int = 200) -> int:
+def assign_waiting_cases(limit: int = 200, per_transaction: int = 50) -> int:
     """Give a neutral to every case that waits for one (run by the sweep); returns how many."""
     waiting = db.session.scalars(
         sa.select(Case.id).where(WAITING_FOR_A_NEUTRAL).order_by(Case.id).limit(limit)
     ).all()
     db.session.rollback()
     assigned = 0
-    for case_id in waiting:
-        with write_transaction(db.session):
-            case = lock_case(case_id)
-            role = {"mediation": "mediator", "arbitration": "arbitrator"}.get(case.state)
-            if role is None or getattr(case, f"{role}_id") is not None:
-                continue
-            exclude = excluded_neutrals(case)
-            if candidates(case, role, exclude):
-                assigned += assign_neutral(case, role) is not None
+    for start in range(0, len(waiting), per_transaction):
+        group_ids = list(waiting[start : start + per_transaction])
+        with write_transaction(db.session), batch_of(group_ids) as group:
+            for case in group.cases:
+                role = {"mediation": "mediator", "arbitration": "arbitrator"}.get(case.state)
+                if role is None or getattr(case, f"{role}_id") is not None:
+                    continue
+                if candidates(case, role, excluded_neutrals(case)):
+                    assigned += assign_neutral(case, role) is not None
     return assigned
 
 

@@ -22,6 +22,7 @@ from hypothesis.stateful import (
 )
 
 from odr import clock
+from odr.accounts.models import User
 from odr.cases import evidence
 from odr.cases import services as cases
 from odr.cases.events import verify_all_chains
@@ -184,6 +185,24 @@ class DisputeLife(RuleBasedStateMachine):
             case = self._case()
             final = get_workflow("dispute").states[case.state].get("final", False)
             assert (case.deadline_at is None) == final, (case.state, case.deadline_at)
+            db.session.remove()
+
+    @invariant()
+    def each_neutrals_caseload_counts_their_open_cases(self) -> None:
+        with self.app.app_context():
+            for who in ("mediator", "mediator2", "arbitrator"):
+                neutral = db.session.get(User, self.people[who].id)
+                role, stage = (
+                    ("arbitrator", "arbitration")
+                    if who == "arbitrator"
+                    else ("mediator", "mediation")
+                )
+                held = db.session.scalar(
+                    sa.select(sa.func.count()).where(
+                        getattr(Case, f"{role}_id") == neutral.id, Case.state == stage
+                    )
+                )
+                assert neutral.caseload == held, (who, neutral.caseload, held)
             db.session.remove()
 
     @invariant()

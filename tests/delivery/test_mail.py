@@ -7,6 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from odr import clock
+from odr.cases.models import Case
 from odr.delivery.models import OutboxMessage
 from odr.extensions import db
 from odr.sweep import sweep
@@ -83,3 +84,30 @@ def test_an_unreachable_server_is_retried_with_backoff_then_dead(app, api, mailb
     assert message.attempts == 7
     assert message.dead_at is not None and message.delivered_at is None
     assert mailbox.to("shop@merchant.example") == []
+
+
+def test_a_mail_delivered_late_says_what_was_true_when_it_was_written(app, api, mailbox):
+    mailbox.refuse = True
+    dispute = lodge(api.as_user(make_user(app, "consumer")))
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.public_id == dispute["id"]))
+        case.claim_description = "Changed after the mail was written"
+        case.state = "withdrawn"
+        db.session.commit()
+
+    mailbox.refuse = False
+    with app.app_context(), clock.travel_to(clock.now() + timedelta(minutes=5)):
+        sweep()
+    body = mailbox.to("shop@merchant.example")[0].get_body(("plain",)).get_content()
+    assert "The left earcup stopped working" in body
+    assert "Changed after" not in body
+
+
+def test_the_outbox_keeps_only_what_the_mail_says(app, api, mailbox):
+    mailbox.refuse = True
+    lodge(api.as_user(make_user(app, "consumer")))
+    [message] = _outbox(app)
+    case = message.payload["context"]["case"]["$record"]
+    assert {"reference", "claimant_name", "claim_description"} <= set(case)
+    assert "respondent_email" not in case and "claimant_email" not in case
+    assert "claimant_address" not in case
