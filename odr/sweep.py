@@ -17,7 +17,7 @@ from odr.extensions import db
 from odr.workflow import get_workflow
 
 BATCH = 200
-PER_TRANSACTION = 50
+PER_TRANSACTION = 200
 log = logging.getLogger(__name__)
 
 

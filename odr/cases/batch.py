@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from odr.accounts.models import User
+from odr.bulk import insert_many, update_many
 from odr.cases.models import Case
 from odr.extensions import db
 
@@ -83,7 +84,7 @@ def batch_of(case_ids: list[int]) -> Iterator[Batch]:
             for write in batch.at_end:
                 write()
             for model, rows in batch.inserts.items():
-                db.session.execute(model.__table__.insert(), rows)
+                insert_many(db.session, model.__table__, rows)
     finally:
         db.session.info.pop("batch", None)
         db.session.info.pop("pending_inserts", None)
@@ -92,17 +93,17 @@ def batch_of(case_ids: list[int]) -> Iterator[Batch]:
 def _write_cases(cases: list[Case]) -> None:
     """The group's changed case rows in one statement: each row is set from every column any of
     them changed (the rows are held, so writing an unchanged value back is harmless)."""
-    changed = [case for case in cases if db.session.is_modified(case)]
+    changed = [case for case in cases if sa.inspect(case).modified]
     columns = sa.inspect(Case).column_attrs
     every = set(columns.keys())
     keys = sorted(set().union(*(every - sa.inspect(case).unmodified for case in changed)))
     if not keys:
         return
-    table = Case.__table__
-    new = {columns[key].columns[0]: sa.bindparam(f"new_{key}") for key in keys}
-    db.session.execute(
-        table.update().where(table.c.id == sa.bindparam("case_id")).values(new),
-        [{"case_id": case.id} | {f"new_{k}": getattr(case, k) for k in keys} for case in changed],
+    names = {key: columns[key].columns[0].name for key in keys}
+    update_many(
+        db.session,
+        Case.__table__,
+        [{"id": case.id} | {names[k]: getattr(case, k) for k in keys} for case in changed],
     )
     for case in changed:
-        db.session.expire(case)  # written: nothing left for the session to flush
+        db.session.expire(case, keys)  # written: nothing left for the session to flush

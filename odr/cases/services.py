@@ -559,38 +559,37 @@ def _remind(case: Case, roles: list[str]) -> None:
 
 
 def _party_accounts_query() -> sa.CompoundSelect:
-    """(case id, party, account id) for the cases bound as `case_ids`."""
-    claimant = aliased(User)
-    principal, account = aliased(User), aliased(User)
+    """(case id, party, account id) for the cases bound as `case_ids`; each branch is a plain
+    indexed join (an OR inside a join would make the database scan the accounts for each case)."""
     cases = Case.id.in_(sa.bindparam("case_ids", expanding=True))
-    claimants = (
-        sa.select(Case.id, sa.literal("claimant"), claimant.id)
-        .select_from(Case)
-        .join(
-            claimant,
-            sa.or_(claimant.id == Case.claimant_user_id, claimant.id == Case.filed_by_user_id),
-        )
-        .where(cases, claimant.active)
+    merchant = aliased(User)
+    is_principal = sa.and_(
+        merchant.role == "merchant",
+        merchant.merchant_id.is_(None),
+        merchant.email_verified_at.is_not(None),
     )
-    linked = sa.exists().where(
-        RespondentLink.case_id == Case.id, RespondentLink.merchant_id == principal.id
-    )
-    respondents = (
-        sa.select(Case.id, sa.literal("respondent"), account.id)
-        .select_from(Case)
-        .join(
-            principal,
-            sa.and_(
-                principal.role == "merchant",
-                principal.merchant_id.is_(None),
-                principal.email_verified_at.is_not(None),
-                sa.or_(principal.email == Case.respondent_email, linked),
-            ),
-        )
-        .join(account, sa.or_(account.id == principal.id, account.merchant_id == principal.id))
-        .where(cases, account.active, account.email_verified_at.is_not(None))
-    )
-    return sa.union_all(claimants, respondents)
+    principals = sa.union_all(  # the merchant accounts that answer for each case
+        sa.select(Case.id.label("case_id"), merchant.id.label("principal"))
+        .join(merchant, merchant.email == Case.respondent_email)
+        .where(cases, is_principal),
+        sa.select(RespondentLink.case_id, merchant.id)
+        .join(merchant, merchant.id == RespondentLink.merchant_id)
+        .where(RespondentLink.case_id.in_(sa.bindparam("case_ids", expanding=True)), is_principal),
+    ).cte("principals")
+    account = aliased(User)
+    usable = sa.and_(account.active, account.email_verified_at.is_not(None))
+    branches = [
+        sa.select(Case.id, sa.literal("claimant"), account.id)
+        .join(account, account.id == column)
+        .where(cases, account.active)
+        for column in (Case.claimant_user_id, Case.filed_by_user_id)
+    ] + [
+        sa.select(principals.c.case_id, sa.literal("respondent"), account.id)
+        .join(account, column == principals.c.principal)
+        .where(usable)
+        for column in (account.id, account.merchant_id)  # the merchant, then its staff
+    ]
+    return sa.union_all(*branches)
 
 
 PARTY_ACCOUNTS = _party_accounts_query()  # built once: it runs on every change of state

@@ -1,0 +1,88 @@
+"""Writing many rows of one table in one statement.
+
+SQLite runs `executemany` in C inside the process, so it gets the rows as they are. PostgreSQL
+would receive one execution per row; instead the rows travel as one JSON document that the
+statement reads as a table (`json_to_recordset`): one statement and one parameter whatever the
+number of rows, always the same text, so the server plans it once.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+
+def insert_many(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows that all name the same columns; Python-side column defaults fill the rest."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(table.insert(), rows)
+        return
+    defaults = {
+        column.key: column.default
+        for column in table.columns
+        if column.key not in rows[0] and column.default is not None and not column.primary_key
+    }
+    names = [*rows[0], *defaults]
+    filled = [row | {k: _default(d) for k, d in defaults.items()} for row in rows]
+    source = _recordset(session, table, names, filled)
+    session.execute(table.insert().from_select(names, sa.select(*(source.c[n] for n in names))))
+
+
+def update_many(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Set columns of rows found by `id`; every row names the same columns."""
+    if not rows:
+        return
+    names = [name for name in rows[0] if name != "id"]
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(
+            table.update()
+            .where(table.c.id == sa.bindparam("row_id"))
+            .values({table.c[n]: sa.bindparam(f"new_{n}") for n in names}),
+            [{"row_id": row["id"]} | {f"new_{n}": row[n] for n in names} for row in rows],
+        )
+        return
+    source = _recordset(session, table, ["id", *names], rows)
+    session.execute(
+        table.update()
+        .where(table.c.id == source.c.id)
+        .values({table.c[n]: source.c[n] for n in names})
+    )
+
+
+def _recordset(session: Any, table: sa.Table, names: list[str], rows: list[dict]) -> Any:
+    """The rows as a table in the statement, each column typed as the table's own."""
+    dialect = session.get_bind().dialect
+    prepare = {
+        name: table.c[name].type.process_bind_param
+        for name in names
+        if isinstance(table.c[name].type, sa.TypeDecorator)
+    }
+    for name, process in prepare.items():
+        rows = [row | {name: process(row[name], dialect)} for row in rows]
+    document = json.dumps(
+        [{name: row[name] for name in names} for row in rows], default=_plain, ensure_ascii=False
+    )
+    return (
+        sa.func.json_to_recordset(sa.cast(sa.bindparam("rows", document, type_=sa.Text), sa.JSON))
+        .table_valued(*(sa.column(name, _plain_type(table.c[name].type)) for name in names))
+        .render_derived(name="source", with_types=True)
+    )
+
+
+def _plain_type(kind: Any) -> Any:
+    return kind.impl_instance if isinstance(kind, sa.TypeDecorator) else kind
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, date):  # datetimes too: naive UTC by then
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} cannot be written in bulk")
+
+
+def _default(default: Any) -> Any:
+    return default.arg(None) if default.is_callable else default.arg

@@ -1,0 +1,69 @@
+"""Many rows in one statement: the same rows as one at a time, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from odr import clock
+from odr.bulk import insert_many, update_many
+from odr.cases.models import Case
+from odr.delivery.models import OutboxMessage
+from odr.extensions import db
+from tests.factories import copy_case, lodge, make_user
+
+
+def test_inserted_rows_keep_their_types_and_get_their_defaults(app):
+    payloads = [
+        {"template": "t", "context": {"name": '李伟 "quoted" \\ <b>', "n": 3}, "list": [1, None]},
+        {"template": "u", "context": {}},
+    ]
+    with app.app_context():
+        insert_many(
+            db.session,
+            OutboxMessage.__table__,
+            [
+                {
+                    "kind": "mail",
+                    "destination": f"a{i}@example.com",
+                    "payload": payload,
+                    "idempotency_key": f"bulk:{i}",
+                    "case_id": None,
+                }
+                for i, payload in enumerate(payloads)
+            ],
+        )
+        db.session.commit()
+        rows = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert [row.payload for row in rows] == payloads
+        assert [row.attempts for row in rows] == [0, 0]  # the column's default
+        assert all(abs(row.next_attempt_at - clock.now()) < timedelta(minutes=1) for row in rows)
+        assert all(row.next_attempt_at.tzinfo is UTC for row in rows)
+
+
+PAY_BY = date(2027, 2, 1)
+
+
+def test_updated_rows_take_each_their_own_values(app, api):
+    lodge(api.as_user(make_user(app, "consumer")))
+    ids = [copy_case(app) for _ in range(3)]
+    moment = datetime(2027, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with app.app_context():
+        untouched_deadline = db.session.get(Case, ids[2]).deadline_at
+        changes = [
+            {"id": ids[0], "state": "mediation", "deadline_at": moment, "performance_due": None},
+            {"id": ids[1], "state": "settled", "deadline_at": None, "performance_due": PAY_BY},
+        ]
+        update_many(db.session, Case.__table__, changes)
+        db.session.commit()
+        got = db.session.execute(
+            sa.select(Case.id, Case.state, Case.deadline_at, Case.performance_due)
+            .where(Case.id.in_(ids))
+            .order_by(Case.id)
+        ).all()
+    assert [tuple(row)[1:] for row in got] == [
+        ("mediation", moment, None),
+        ("settled", None, PAY_BY),
+        ("negotiation", untouched_deadline, None),
+    ]
