@@ -3,8 +3,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app app
-APP_PACKAGES := libharfbuzz-subset0 fonts-noto-cjk
-TEST_PACKAGES := chromium
+APP_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
+TEST_PACKAGES := chromium poppler-utils
 
 .PHONY: run test bench lint format translations translations-update system-packages test-packages venv worker
 
