@@ -74,6 +74,7 @@ def init_app(app: Flask) -> None:
         party_label=lambda party: str(labels.PARTY_LABELS.get(party, party)),
         state_label=state_label,
         action_label=action_label,
+        translated=lambda labels: {key: str(label) for key, label in labels.items()},
     )
     app.jinja_env.globals.update(
         supported_locales=SUPPORTED_LOCALES,

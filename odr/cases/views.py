@@ -18,7 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from odr.cases import evidence, services
+from odr.cases import casefile, evidence, services
 from odr.cases.forms import (
     action_params_from_form,
     lodging_body_from_form,
@@ -102,7 +102,10 @@ def lodge() -> Any:
 
 
 def _dispute_page(dispute_id: str, errors: dict | None = None, status: int = 200) -> Any:
-    view = services.view_case(current_user, dispute_id, with_events=True)
+    case_file = casefile.read_case_file(
+        current_user, dispute_id, casefile.cursors_from(request.args)
+    )
+    view = case_file.view
     mark_case_seen(current_user, view.case.id)
     neutrals = []
     if "reassign" in view.actions:
@@ -113,6 +116,7 @@ def _dispute_page(dispute_id: str, errors: dict | None = None, status: int = 200
     page = render_template(
         "cases/dispute.html",
         view=view,
+        case_file=case_file,
         case=view.case,
         specs=get_workflow(view.case.workflow, view.case.workflow_version).actions,
         neutrals=neutrals,

@@ -1,7 +1,8 @@
 """The caseload workspace: a neutral's open cases, and the case managers' view over everyone's.
 
-One query builds a page of rows with everything a row shows (what waits on whom, unread messages)
-as correlated subqueries, so a page costs the same number of queries whatever its length; pages
+One query builds a page of rows with everything a row shows: the page's case ids by the index in
+a subquery, then for those ids only the columns the row shows and, as correlated subqueries, what
+waits on whom and the unread messages. So a page costs one query whatever its length, and pages
 follow a keyset on the sort key and the id, so rows inserted meanwhile never shift a page.
 """
 
@@ -53,7 +54,7 @@ class Filters:
 
 @dataclass
 class Row:
-    case: Case
+    case: sa.Row[Any]  # the columns of the case a row shows (CASE_COLUMNS), not the whole case
     waiting_on: list[str] = field(default_factory=list)  # "claimant", "respondent", "neutral"
     waiting_for: str | None = None  # "proposal", "statement", "neutral"
     unread: int = 0
@@ -227,32 +228,44 @@ def _row_columns() -> list[Any]:
     ]
 
 
-# Built once: a page runs it with the reader and the page's case ids.
-ROW_DETAILS = sa.select(Case.id, *_row_columns()).where(
-    Case.id.in_(sa.bindparam("case_ids", expanding=True))
+# What a row shows of its case; the sort keys and the neutrals are among them.
+CASE_COLUMNS = (
+    Case.id,
+    Case.public_id,
+    Case.reference,
+    Case.state,
+    Case.deadline_at,
+    Case.created_at,
+    Case.claimant_name,
+    Case.respondent_name,
+    Case.claimant_country,
+    Case.respondent_country,
+    Case.claimant_language,
+    Case.respondent_language,
+    Case.mediator_id,
+    Case.arbitrator_id,
 )
+ROW_DETAILS = _row_columns()  # built once: correlated to `cases`, the reader bound as `reader_id`
 
 
-def _row(
-    case: Case, proposal_waits_on: str | None, statements: int, claimant_filed: bool, unread: int
-) -> Row:
-    row = Row(case, unread=unread or 0)
-    if (
-        case.state in ("mediation", "arbitration")
-        and (case.mediator_id if case.state == "mediation" else case.arbitrator_id) is None
-    ):
+def _row(found: sa.Row[Any]) -> Row:
+    row = Row(found, unread=found.unread or 0)
+    neutral_id = found.mediator_id if found.state == "mediation" else found.arbitrator_id
+    if found.state in ("mediation", "arbitration") and neutral_id is None:
         row.waiting_for, row.waiting_on = "neutral", ["neutral"]
-    elif case.state == "mediation" and proposal_waits_on:
+    elif found.state == "mediation" and found.proposal_waits_on:
         row.waiting_for = "proposal"
         row.waiting_on = (
-            ["claimant", "respondent"] if proposal_waits_on == "both" else [proposal_waits_on]
+            ["claimant", "respondent"]
+            if found.proposal_waits_on == "both"
+            else [found.proposal_waits_on]
         )
-    elif case.state == "arbitration" and statements < 2:
+    elif found.state == "arbitration" and found.statements < 2:
         row.waiting_for = "statement"
-        if statements == 0:
+        if found.statements == 0:
             row.waiting_on = ["claimant", "respondent"]
         else:
-            row.waiting_on = ["respondent" if claimant_filed else "claimant"]
+            row.waiting_on = ["respondent" if found.claimant_statement else "claimant"]
     return row
 
 
@@ -261,27 +274,27 @@ def workspace_rows(
 ) -> tuple[list[Row], str | None]:
     """A page of the reader's open cases, with the cursor of the next page (None at the end).
 
-    Two queries: the page of cases by the index, then what each row shows for those ids (cheaper
-    than the same subqueries evaluated inside the ordered scan)."""
+    One query: the page's ids by the index (a subquery with the filters, the order and the
+    limit), then for those ids alone what the rows show. The subqueries of each row run for the
+    rows of the page only, whatever the sort, and no case column is read that the page does not
+    show."""
     column, descending = SORTS[filters.sort]
     query = _filtered(_scope(user), filters)
     if filters.cursor:
         value, case_id = _decode_cursor(filters.cursor, filters.sort)
         query = query.where(_after(column, descending, value, case_id))
-    cases = list(db.session.scalars(query.order_by(*_order(column, descending)).limit(limit + 1)))
-    page, more = cases[:limit], len(cases) > limit
-    details = {}
-    if page:
-        details = {
-            case_id: rest
-            for case_id, *rest in db.session.execute(
-                ROW_DETAILS, {"reader_id": user.id, "case_ids": [c.id for c in page]}
-            )
-        }
-    rows = [_row(case, *details[case.id]) for case in page]
-    if not more:
+    order = _order(column, descending)
+    page_ids = query.with_only_columns(Case.id).order_by(*order).limit(limit + 1)
+    found = db.session.execute(
+        sa.select(*CASE_COLUMNS, *ROW_DETAILS)
+        .where(Case.id.in_(page_ids.correlate(None).scalar_subquery()))
+        .order_by(*order),
+        {"reader_id": user.id},
+    ).all()
+    rows = [_row(case) for case in found[:limit]]
+    if len(found) <= limit:
         return rows, None
-    last = page[-1]
+    last = found[limit - 1]
     return rows, _encode_cursor(getattr(last, column.key), last.id)
 
 

@@ -7,7 +7,7 @@ import contextlib
 import sqlalchemy as sa
 
 from odr.extensions import db
-from tests.factories import lodge, make_user
+from tests.factories import Dispute, add_reminders, lodge, make_neutral, make_user, post_messages
 
 
 @contextlib.contextmanager
@@ -64,7 +64,42 @@ def test_reading_a_dispute_costs_the_same_with_2_or_40_offers(app, api, web):
 
     assert _queries_for(app, page(small)) == _queries_for(app, page(large))
     assert _queries_for(app, api_read(small)) == _queries_for(app, api_read(large))
-    # session, case, proposal, statements, offers, events, notes, messages, award, evidence,
-    # users, the case's unread notices, the header's unread count, and the transaction's BEGIN:
-    # one each, whatever the size of the case.
+    # session, case, proposal, offers, the neutrals, a page of the timeline (with its actors), a
+    # page of every channel (with the authors), the notes those events name, statements, award,
+    # evidence (with the uploaders), the case's unread notices, the header's unread count, and
+    # the transaction's BEGIN: one each, whatever the size of the case.
     assert _queries_for(app, page(large)) <= 14
+
+
+def _long_case(app, api, messages: int, reminders: int) -> tuple[Dispute, object]:
+    """A case in mediation with messages in every channel and reminders in its timeline."""
+    dispute = Dispute(app, api, respondent_email=f"shop{messages}@merchant.example")
+    mediator = make_neutral(app, "mediator", ["en"])
+    dispute.to_mediation()
+    add_reminders(app, dispute, reminders)
+    post_messages(app, dispute, mediator, messages)
+    post_messages(app, dispute, mediator, messages, channel="notes")
+    post_messages(app, dispute, dispute.users["claimant"], messages, channel="private")
+    return dispute, mediator
+
+
+def test_the_case_file_costs_the_same_for_2_or_120_entries_on_any_page(app, api, make_web):
+    small, small_mediator = _long_case(app, api, 1, 1)
+    large, large_mediator = _long_case(app, api, 120, 120)
+    cursors = "timeline_before=60&joint_before=100000&private_before=100000&notes_before=100000"
+    counts = set()
+
+    def read(page, address):
+        assert page.get(address).status_code == 200
+
+    for dispute, mediator in ((small, small_mediator), (large, large_mediator)):
+        for reader in (mediator, dispute.users["claimant"]):
+            page = make_web()
+            page.login(reader.email)
+            for query in ("", cursors):
+                address = f"/disputes/{dispute.id}?{query}"
+                counts.add(
+                    _queries_for(app, lambda page=page, address=address: read(page, address))
+                )
+    # The latest page or an earlier one, 2 entries or 120 in each list: the same queries as above.
+    assert len(counts) == 1 and counts.pop() <= 14

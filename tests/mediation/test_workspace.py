@@ -164,6 +164,31 @@ def test_pages_have_no_gaps_or_repeats_while_cases_arrive(app, people, sort):
     assert original <= set(seen)
 
 
+@pytest.mark.parametrize("sort", ["deadline", "newest", "reference"])
+def test_a_page_of_rows_is_one_query_whatever_its_length(app, people, sort):
+    from odr.accounts.models import User
+    from odr.mediation.workspace import workspace_rows
+
+    mediator = people["mediator"]
+    for n in range(12):
+        mediation_case(app, mediator, deadline_at=clock.now() + timedelta(days=n))
+    statements = []
+
+    def count(*args):
+        statements.append(args[2])
+
+    with app.app_context():
+        reader = db.session.get(User, mediator.id)
+        for limit in (2, 10):
+            sa.event.listen(db.engine, "before_cursor_execute", count)
+            try:
+                rows, cursor = workspace_rows(reader, Filters(sort=sort), limit=limit)
+            finally:
+                sa.event.remove(db.engine, "before_cursor_execute", count)
+            assert len(rows) == limit and cursor is not None
+    assert len(statements) == 2  # one for each page
+
+
 def test_counts_per_stage_follow_the_filters_but_not_the_stage(app, people):
     manager = people["case_manager"]
     mediation_case(app, people["mediator"])
