@@ -98,6 +98,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(workspace_bp)
     app.register_blueprint(api_bp)
+    from odr.documents.views import bp as documents_bp
+
+    app.register_blueprint(documents_bp)
     csrf.exempt(api_bp)
     web.init_app(app)
     app.cli.add_command(odr_cli)
@@ -116,6 +119,8 @@ def _import_models() -> None:
     import odr.cases.models
     import odr.cases.services
     import odr.delivery.models
+    import odr.documents.models
+    import odr.documents.services
     import odr.mediation.models
     import odr.mediation.services
     import odr.negotiation.models

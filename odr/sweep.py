@@ -12,6 +12,7 @@ from odr.cases.batch import batch_of, lock_cases
 from odr.cases.models import Case
 from odr.db import write_transaction
 from odr.delivery.services import deliver_due
+from odr.documents.services import render_due
 from odr.errors import DomainError
 from odr.extensions import db
 from odr.workflow import get_workflow
@@ -83,5 +84,6 @@ def sweep() -> dict[str, Any]:
     return {
         "assigned": assign_waiting_cases(),
         "timeouts": fire_due_timeouts(),
+        "rendered": render_due(),
         "delivered": deliver_due(),
     }

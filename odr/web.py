@@ -63,6 +63,8 @@ def event_label(kind: str) -> str:
 
 
 def init_app(app: Flask) -> None:
+    from odr.documents.services import display_code
+
     app.register_blueprint(bp)
     app.jinja_env.filters.update(
         money=i18n.format_money,
@@ -74,6 +76,7 @@ def init_app(app: Flask) -> None:
         party_label=lambda party: str(labels.PARTY_LABELS.get(party, party)),
         state_label=state_label,
         action_label=action_label,
+        verification_code=display_code,
         translated=lambda labels: {key: str(label) for key, label in labels.items()},
     )
     app.jinja_env.globals.update(
@@ -88,6 +91,7 @@ def init_app(app: Flask) -> None:
         role_labels=labels.ROLE_LABELS,
         channel_labels=labels.CHANNEL_LABELS,
         answer_labels=labels.ANSWER_LABELS,
+        document_kind_labels=labels.DOCUMENT_KIND_LABELS,
         event_label=event_label,
     )
 

@@ -46,6 +46,8 @@ ID = {"name": "dispute_id", "in": "path", "required": True, "schema": {"type": "
 OFFER_ID = {"name": "offer_id", "in": "path", "required": True, "schema": {"type": "string"}}
 ACTION = {"name": "action", "in": "path", "required": True, "schema": {"type": "string"}}
 EVIDENCE_ID = {"name": "evidence_id", "in": "path", "required": True, "schema": {"type": "string"}}
+DOCUMENT_ID = {"name": "document_id", "in": "path", "required": True, "schema": {"type": "string"}}
+CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
 PAGING = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
     {"name": "cursor", "in": "query", "schema": {"type": "string"}},
@@ -251,6 +253,33 @@ def _schemas() -> dict[str, Any]:
                 "url": string,
             },
         },
+        "Document": {
+            "type": "object",
+            "properties": {
+                "id": string,
+                "kind": {"enum": ["settlement_agreement", "award", "case_file", "partner_outcome"]},
+                "status": {"enum": ["pending", "ready"]},
+                "languages": {"type": "array", "items": string},
+                "sha256": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$"},
+                "verification_code": string,
+                "superseded_by": {"type": ["string", "null"]},
+                "created_at": {"type": "string", "format": "date-time"},
+                "url": {"type": ["string", "null"]},
+            },
+        },
+        "Verification": {
+            "type": "object",
+            "properties": {
+                "valid": {"type": "boolean"},
+                "status": {"enum": ["pending", "ready"]},
+                "kind": string,
+                "reference": string,
+                "sha256": {"type": ["string", "null"]},
+                "issued_at": {"type": "string", "format": "date-time"},
+                "superseded_by": {"type": ["string", "null"]},
+                "verification_code": string,
+            },
+        },
         "NewEvidence": {
             "type": "object",
             "required": ["file"],
@@ -384,6 +413,24 @@ def openapi_document() -> dict[str, Any]:
     }
     paths["/api/v1/disputes/{dispute_id}/evidence/{evidence_id}"] = {
         "get": {**download, "parameters": [ID, EVIDENCE_ID]}
+    }
+    paths["/api/v1/disputes/{dispute_id}/documents"] = {
+        "get": {
+            **_op("Settlement agreements, awards and case files", "200", _ref("DisputePage"), 404),
+            "parameters": [ID, *PAGING],
+        }
+    }
+    pdf = _op("A document, as a PDF attachment", "200", None, 404, 409)
+    pdf["responses"]["200"]["content"] = {
+        "application/pdf": {"schema": {"type": "string", "format": "binary"}}
+    }
+    paths["/api/v1/documents/{document_id}"] = {"get": {**pdf, "parameters": [DOCUMENT_ID]}}
+    paths["/api/v1/verify/{code}"] = {
+        "get": {
+            **_op("Whether a document is genuine (no token)", "200", _ref("Verification"), 404),
+            "security": [],
+            "parameters": [CODE],
+        }
     }
     for decision in ("accept", "reject"):
         paths[f"/api/v1/disputes/{{dispute_id}}/offers/{{offer_id}}/{decision}"] = {

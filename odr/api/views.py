@@ -20,6 +20,7 @@ from odr.api.problems import problem
 from odr.cases import evidence
 from odr.cases import services as cases
 from odr.cases.schemas import case_to_api, event_to_api, message_to_api, offer_to_api
+from odr.documents import services as documents
 from odr.errors import ValidationError
 from odr.limits import api_caller, limited
 from odr.negotiation import services as negotiation
@@ -332,3 +333,40 @@ def download_evidence(dispute_id: str, evidence_id: str) -> Response:
             ),
         )
     return evidence.attachment(item, data)
+
+
+# ---- documents -----------------------------------------------------------------------------------
+
+
+def _document_url(document: Any) -> str:
+    return url_for("api.download_document", document_id=document.public_id, _external=True)
+
+
+@bp.get("/disputes/<dispute_id>/documents")
+@token_required
+def list_documents(dispute_id: str) -> Response:
+    page = _page_params()
+    if isinstance(page, Response):
+        return page
+    limit, after = page
+    rows = documents.list_documents(g.api_user, dispute_id, limit=limit + 1, after_id=after)
+    newer = documents.public_ids({row.superseded_by_id for row in rows})
+    items = [
+        documents.document_to_api(row, newer.get(row.superseded_by_id), _document_url(row))
+        for row in rows[:limit]
+    ]
+    next_cursor = _cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return jsonify({"items": items, "next_cursor": next_cursor})
+
+
+@bp.get("/documents/<document_id>")
+@token_required
+def download_document(document_id: str) -> Response:
+    document = documents.find_document(g.api_user, document_id)
+    return documents.pdf_response(document, documents.document_bytes(document))
+
+
+@bp.get("/verify/<code>")
+def verify_document(code: str) -> Response:
+    found = documents.verify(code)
+    return jsonify(found | {"issued_at": found["issued_at"].isoformat()})

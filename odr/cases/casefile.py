@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from odr.accounts.models import User
 from odr.cases.models import CHANNELS, CaseNote, Event, Evidence, Message
@@ -80,6 +81,7 @@ def read_case_file(
     view.notes = _notes(view.case.id, events)
     view.messages = [message for shown in channels.values() for message in shown]
     _add_the_rest(view)
+    view.documents = _documents(user, view.case.id)
     return CaseFile(view, events, channels, before, {"timeline": earlier, **earlier_messages})
 
 
@@ -103,6 +105,27 @@ def _add_the_rest(view: CaseView) -> None:
     ):
         view.evidence.append(item)
         view.users[uploader.id] = uploader
+
+
+def _documents(user: Any, case_id: int) -> list[Any]:
+    """The case's documents this reader may open, with the code of any that replaces one."""
+    from odr.documents.models import Document
+
+    newer = aliased(Document)
+    rows = db.session.execute(
+        sa.select(Document, newer.verification_code)
+        .outerjoin(newer, newer.id == Document.superseded_by_id)
+        .where(
+            Document.case_id == case_id,
+            sa.or_(Document.reader_id.is_(None), Document.reader_id == user.id),
+        )
+        .order_by(Document.id)
+    )
+    documents = []
+    for document, replaced_by in rows:
+        document.replaced_by = replaced_by
+        documents.append(document)
+    return documents
 
 
 def _timeline(

@@ -57,6 +57,7 @@ EVENT_LABELS = {
     "mediator_waiting": _l("Waiting for a free mediator"),
     "arbitrator_waiting": _l("Waiting for a free arbitrator"),
     "add_evidence": _l("Evidence added"),
+    "document_issued": _l("Document issued"),
 }
 ROLE_LABELS = {
     "consumer": _l("Consumer"),
@@ -76,4 +77,10 @@ ANSWER_LABELS = {
     None: _l("No answer yet"),
     "accepted": _l("Accepted"),
     "declined": _l("Declined"),
+}
+DOCUMENT_KIND_LABELS = {
+    "settlement_agreement": _l("Settlement agreement"),
+    "award": _l("Arbitral award"),
+    "case_file": _l("Case file"),
+    "partner_outcome": _l("Partner agency's outcome"),
 }

@@ -28,7 +28,7 @@ from odr.cases.models import (
 )
 from odr.cases.schemas import parse_lodging
 from odr.db import write_transaction
-from odr.delivery.queue import schedule_delivery
+from odr.delivery.queue import schedule_delivery, schedule_rendering
 from odr.delivery.services import notify, queue_mail
 from odr.errors import Conflict, Forbidden, NotFound, StaleVersion
 from odr.extensions import db
@@ -195,6 +195,7 @@ class CaseView:
     statements: list[Any] | None = None
     award: Any = None
     evidence: list[Evidence] | None = None
+    documents: list[Any] | None = None
 
 
 def view_case(user: Any, public_id: str, *, with_events: bool = False) -> CaseView:
@@ -450,6 +451,8 @@ def fire(
             raise StaleVersion("the dispute has changed since you read it")
         _fire_locked(case, action, actor, params)
     schedule_delivery()
+    if db.session.info.pop("documents_to_render", None):
+        schedule_rendering()
     return case
 
 

@@ -55,6 +55,14 @@ def deliver_outbox_task() -> int:
         return deliver_due()
 
 
+@huey.task()
+def render_documents_task() -> int:
+    from odr.documents.services import render_due
+
+    with app_context():
+        return render_due()
+
+
 @huey.periodic_task(crontab(minute="*"))
 @huey.lock_task("odr-sweep")
 def sweep_task() -> None:
@@ -70,3 +78,11 @@ def schedule_delivery() -> None:
         deliver_outbox_task()
     except Exception:  # the outbox row stays due; the next sweep delivers it
         log.exception("could not enqueue outbox delivery")
+
+
+def schedule_rendering() -> None:
+    """Ask the queue to render pending documents now; the sweep renders anything left."""
+    try:
+        render_documents_task()
+    except Exception:  # the document stays pending; the next sweep renders it
+        log.exception("could not enqueue document rendering")

@@ -36,7 +36,12 @@ def test_the_sweep_command_fires_due_timeouts_and_reports_counts(app, api):
     with clock.travel_to(clock.now() + timedelta(days=8)):
         result = runner.invoke(args=["odr", "sweep"])
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stderr) == {"assigned": 0, "timeouts": 1, "delivered": 2}
+    assert json.loads(result.stderr) == {
+        "assigned": 0,
+        "timeouts": 1,
+        "rendered": 0,
+        "delivered": 2,
+    }
     assert state_of(app, dispute) == "mediation"
 
 

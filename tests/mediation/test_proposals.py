@@ -52,7 +52,12 @@ def test_both_parties_accepting_the_proposal_settles(app, dispute, mediator, mai
     case = dispute.case()
     assert case.performance_due == due
     assert case.deadline_at == datetime.combine(due, time.min, tzinfo=UTC)
-    assert dispute.kinds()[-3:] == ["propose_settlement", "accept_proposal", "accept_proposal"]
+    assert dispute.kinds()[-4:] == [
+        "propose_settlement",
+        "accept_proposal",
+        "accept_proposal",
+        "document_issued",  # the settlement agreement
+    ]
     # The mediator hears each answer, and that the case has left mediation.
     assert notice_kinds(app, mediator) == [
         "neutral_assigned",

@@ -1,0 +1,379 @@
+"""Issuing, rendering and verifying documents.
+
+A settlement agreement is issued when a case enters `settled`, an award when it enters `awarded`,
+in the same transaction: the document row is `pending` and holds what it states (`content`, the
+JSON twin attached to the PDF). Rendering happens later, off the request path: a queue task right
+after the commit, and `flask odr sweep` for anything still pending. Each render runs in a child
+process bounded in time and memory; a render that fails or runs past its bounds is retried later
+with backoff. Verification codes are 80 random bits in Crockford's base 32.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Response, current_app
+
+from odr import clock
+from odr.accounts.models import User
+from odr.cases.events import append_event
+from odr.cases.evidence import content_disposition
+from odr.cases.models import Case, Event
+from odr.cases.services import find_case, on_enter
+from odr.db import write_transaction
+from odr.documents.models import Document
+from odr.documents.storage import get_storage, sha256_of
+from odr.errors import Conflict, NotFound
+from odr.extensions import db
+from odr.i18n import normalise_language
+
+log = logging.getLogger(__name__)
+
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
+CODE_LENGTH = 16  # 80 bits
+RETRY_AFTER = (timedelta(minutes=1), timedelta(minutes=10), timedelta(hours=1), timedelta(hours=6))
+
+
+class DamagedDocument(Conflict):
+    """The stored bytes no longer match the document's SHA-256."""
+
+
+def new_verification_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(code: str) -> str:
+    """What a person types: any case, with dashes or spaces, O for 0 and I or L for 1."""
+    cleaned = code.upper().replace("-", "").replace(" ", "")
+    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+
+
+def display_code(code: str) -> str:
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def document_languages(case: Case) -> list[str]:
+    """One language when the parties share it; otherwise the claimant's, then the respondent's."""
+    claimant = normalise_language(case.claimant_language) or "en"
+    respondent = normalise_language(case.respondent_language) or "en"
+    return [claimant] if claimant == respondent else [claimant, respondent]
+
+
+def issue_document(
+    case: Case,
+    kind: str,
+    content: dict[str, Any],
+    *,
+    reader_id: int | None = None,
+    supersedes: Document | None = None,
+) -> Document:
+    """A pending document in the caller's transaction (which holds the case for writing)."""
+    document = Document(
+        case_id=case.id,
+        kind=kind,
+        languages=document_languages(case),
+        reader_id=reader_id,
+        verification_code=new_verification_code(),
+        content=content,
+    )
+    db.session.add(document)
+    db.session.flush()
+    if supersedes is not None:
+        supersedes.superseded_by_id = document.id
+    append_event(
+        case,
+        kind="document_issued",
+        actor=None,
+        role="system",
+        data={"document": document.public_id, "kind": kind},
+    )
+    db.session.info.setdefault("documents_to_render", []).append(document.id)
+    return document
+
+
+def list_documents(
+    user: Any, public_id: str, *, limit: int = 100, after_id: int | None = None
+) -> list[Document]:
+    """The case's documents the user may read, oldest first, a keyset page at a time."""
+    case = find_case(user, public_id)
+    query = sa.select(Document).where(
+        Document.case_id == case.id,
+        sa.or_(Document.reader_id.is_(None), Document.reader_id == user.id),
+    )
+    if after_id is not None:
+        query = query.where(Document.id > after_id)
+    return list(db.session.scalars(query.order_by(Document.id).limit(limit)))
+
+
+def document_to_api(document: Document, superseded_by: str | None, url: str) -> dict[str, Any]:
+    return {
+        "id": document.public_id,
+        "kind": document.kind,
+        "status": document.status,
+        "languages": document.languages,
+        "sha256": document.sha256,
+        "verification_code": display_code(document.verification_code),
+        "superseded_by": superseded_by,
+        "created_at": document.created_at.isoformat(),
+        "url": url if document.status == "ready" else None,
+    }
+
+
+def public_ids(ids: set[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        sa.select(Document.id, Document.public_id).where(Document.id.in_(wanted))
+    )
+    return dict(rows.all())
+
+
+def find_document(user: Any, document_public_id: str) -> Document:
+    """A document the user may read (those on its case), else NotFound."""
+    document = db.session.scalar(
+        sa.select(Document).where(Document.public_id == document_public_id)
+    )
+    if document is None or document.reader_id not in (None, user.id):
+        raise NotFound()
+    case = db.session.get(Case, document.case_id)
+    find_case(user, case.public_id)
+    return document
+
+
+def document_bytes(document: Document) -> bytes:
+    """The stored file, checked against its SHA-256 (a damaged file is never served)."""
+    if document.status != "ready":
+        raise NotFound("the document is still being prepared")
+    data = get_storage().read(document.sha256)
+    if sha256_of(data) != document.sha256:
+        log.error("document %s: stored bytes do not match their SHA-256", document.public_id)
+        raise DamagedDocument(
+            "the stored file no longer matches the SHA-256 recorded when it was issued; "
+            "it is not sent, and the ODR team has been told"
+        )
+    return data
+
+
+def pdf_response(document: Document, data: bytes) -> Response:
+    """The PDF as a download, never sniffed or run in the browser."""
+    reference = db.session.scalar(sa.select(Case.reference).where(Case.id == document.case_id))
+    response = Response(data, mimetype="application/pdf")
+    name = f"{reference}-{document.kind.replace('_', '-')}-{document.verification_code[:4]}.pdf"
+    response.headers["Content-Disposition"] = content_disposition(name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["ETag"] = f'"{document.sha256}"'
+    return response
+
+
+def verify(code: str) -> dict[str, Any]:
+    """What anyone may know of a document from its code; NotFound for an unknown code."""
+    document = db.session.scalar(
+        sa.select(Document).where(Document.verification_code == normalise_code(code))
+    )
+    if document is None:
+        raise NotFound()
+    reference = db.session.scalar(sa.select(Case.reference).where(Case.id == document.case_id))
+    superseded_by = None
+    if document.superseded_by_id is not None:
+        newer = db.session.get(Document, document.superseded_by_id)
+        superseded_by = display_code(newer.verification_code)
+    return {
+        "valid": document.status == "ready",
+        "status": document.status,
+        "kind": document.kind,
+        "reference": reference,
+        "sha256": document.sha256,
+        "issued_at": document.created_at,
+        "superseded_by": superseded_by,
+        "verification_code": display_code(document.verification_code),
+    }
+
+
+# ---- what the documents state -----------------------------------------------------------------
+
+
+def _party(case: Case, party: str) -> dict[str, Any]:
+    return {
+        "name": getattr(case, f"{party}_name"),
+        "email": getattr(case, f"{party}_email"),
+        "country": getattr(case, f"{party}_country"),
+        "address": getattr(case, f"{party}_address"),
+        "language": getattr(case, f"{party}_language"),
+    }
+
+
+def _acceptances(case: Case, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+    """How each party agreed: the last event of theirs among `kinds`, with time and account."""
+    rows = db.session.execute(
+        sa.select(Event.actor_role, Event.kind, Event.at, User.name, User.email, User.timezone)
+        .join(User, User.id == Event.actor_id)
+        .where(Event.case_id == case.id, Event.kind.in_(kinds))
+        .order_by(Event.seq)
+    ).all()
+    last = {row.actor_role: row for row in rows if row.actor_role in ("claimant", "respondent")}
+    return [
+        {
+            "party": party,
+            "action": last[party].kind,
+            "at": last[party].at.isoformat(),
+            "timezone": last[party].timezone or "UTC",
+            "account": {"name": last[party].name, "email": last[party].email},
+        }
+        for party in ("claimant", "respondent")
+        if party in last
+    ]
+
+
+def _common(case: Case) -> dict[str, Any]:
+    return {
+        "reference": case.reference,
+        "dispute": case.public_id,
+        "issued_at": clock.now().isoformat(),
+        "provider": current_app.config.get("PROVIDER_NAME", "ODR"),
+        "governing_law": case.governing_law,
+        "parties": {party: _party(case, party) for party in ("claimant", "respondent")},
+        "claim": {
+            "category": case.claim_category,
+            "description": case.claim_description,
+            "remedy": case.claim_remedy,
+            "amount": _money(case.claim_amount_minor, case.claim_currency),
+        },
+        "order": {
+            "platform": case.order_platform,
+            "reference": case.order_reference,
+        },
+    }
+
+
+def _money(amount_minor: int | None, currency: str | None) -> dict[str, Any] | None:
+    if amount_minor is None or currency is None:
+        return None
+    return {"amount_minor": amount_minor, "currency": currency}
+
+
+def settlement_content(case: Case) -> dict[str, Any]:
+    from odr.mediation.models import Proposal
+    from odr.negotiation.models import Offer
+
+    offer = db.session.scalar(
+        sa.select(Offer)
+        .where(Offer.case_id == case.id, Offer.status == "accepted")
+        .order_by(Offer.id.desc())
+    )
+    proposal = db.session.scalar(
+        sa.select(Proposal)
+        .where(Proposal.case_id == case.id, Proposal.status == "accepted")
+        .order_by(Proposal.id.desc())
+    )
+    agreed, neutral = offer, None
+    if proposal is not None and (offer is None or proposal.created_at > offer.created_at):
+        agreed, neutral = proposal, db.session.get(User, proposal.mediator_id)
+    return _common(case) | {
+        "kind": "settlement_agreement",
+        "terms": {
+            "amount": _money(agreed.amount_minor, agreed.currency),
+            "remedy": agreed.remedy,
+            "text": agreed.terms,
+            "performance_due": case.performance_due.isoformat() if case.performance_due else None,
+        },
+        "neutral": {"role": "mediator", "name": neutral.name} if neutral else None,
+        "acceptances": _acceptances(case, ("make_offer", "accept_offer", "accept_proposal")),
+    }
+
+
+def award_content(case: Case) -> dict[str, Any]:
+    from odr.arbitration.models import Award
+
+    award = db.session.scalar(sa.select(Award).where(Award.case_id == case.id))
+    arbitrator = db.session.get(User, award.arbitrator_id)
+    return _common(case) | {
+        "kind": "award",
+        "terms": {
+            "amount": _money(award.amount_minor, award.currency),
+            "remedy": award.remedy,
+            "text": award.reasons,
+            "performance_due": award.performance_due.isoformat(),
+        },
+        "neutral": {"role": "arbitrator", "name": arbitrator.name},
+        "consents": {
+            "claimant": bool(case.claimant_arbitration_consent),
+            "respondent": bool(case.respondent_arbitration_consent),
+        },
+    }
+
+
+@on_enter("settled")
+def _issue_settlement_agreement(case: Case, came_from: str) -> None:
+    issue_document(case, "settlement_agreement", settlement_content(case))
+
+
+@on_enter("awarded")
+def _issue_award(case: Case, came_from: str) -> None:
+    issue_document(case, "award", award_content(case))
+
+
+# ---- rendering -----------------------------------------------------------------------------------
+
+
+def render_due(limit: int = 20) -> int:
+    """Render every pending document whose time has come; returns how many became ready."""
+    due = db.session.execute(
+        sa.select(Document.id, Document.next_attempt_at)
+        .where(Document.status == "pending", Document.next_attempt_at <= clock.now())
+        .order_by(Document.next_attempt_at, Document.id)
+        .limit(limit)
+    ).all()
+    db.session.rollback()
+    return sum(render_one(document_id, seen) for document_id, seen in due)
+
+
+def render_one(document_id: int, seen_next_attempt: Any = None) -> int:
+    """Lease the document (so two workers never render it at once), render, store; 1 when ready."""
+    from odr.documents.pdf import build_pdf
+
+    with write_transaction(db.session):
+        query = (
+            sa.update(Document)
+            .where(Document.id == document_id, Document.status == "pending")
+            .values(
+                next_attempt_at=clock.now() + timedelta(minutes=10),
+                attempts=Document.attempts + 1,
+            )
+        )
+        if seen_next_attempt is not None:
+            query = query.where(Document.next_attempt_at == seen_next_attempt)
+        if db.session.execute(query).rowcount != 1:
+            return 0
+    document = db.session.get(Document, document_id)
+    try:
+        data = build_pdf(document)
+    except Exception as exc:  # any failure leaves it pending, for a later attempt
+        _record_failure(document_id, exc)
+        return 0
+    sha256 = get_storage().put(data)
+    with write_transaction(db.session):
+        db.session.execute(
+            sa.update(Document)
+            .where(Document.id == document_id)
+            .values(
+                status="ready", sha256=sha256, size=len(data), rendered_at=clock.now(),
+                last_error=None,
+            )
+        )  # fmt: skip
+    return 1
+
+
+def _record_failure(document_id: int, exc: Exception) -> None:
+    with write_transaction(db.session):
+        document = db.session.get(Document, document_id)
+        wait = RETRY_AFTER[min(document.attempts, len(RETRY_AFTER)) - 1]
+        document.next_attempt_at = clock.now() + wait
+        document.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+    log.warning("document %s: render failed (%s)", document_id, type(exc).__name__)

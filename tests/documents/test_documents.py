@@ -1,0 +1,220 @@
+"""Settlement agreements and awards: issued with the change, rendered off the request path,
+read back from the PDF, verifiable by anyone, never changed once issued."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from pypdf import PdfReader
+
+from odr import clock
+from odr.cases.models import Case
+from odr.documents import services as documents
+from odr.documents.models import Document
+from odr.extensions import db
+from odr.sweep import sweep
+from tests.factories import lodge, make_user
+
+OFFER = {"amount": {"amount": "1290.50", "currency": "EUR"}, "remedy": "partial_refund"}
+
+
+def settle_by_offer(app, api, *, claimant_language="en", respondent_language="en", **lodging):
+    claimant = make_user(app, "consumer", name=lodging.pop("claimant_name", "Li Wei"))
+    terms = lodging.pop("terms", "The merchant refunds the price; the buyer keeps the headphones.")
+    merchant = make_user(app, "merchant", email="shop@merchant.example")
+    as_claimant, as_merchant = api.as_user(claimant), api.as_user(merchant)
+    dispute = lodge(
+        as_claimant,
+        language=claimant_language,
+        respondent__language=respondent_language,
+        **lodging,
+    )
+    due = (clock.today() + timedelta(days=20)).isoformat()
+    offer = as_merchant.post(
+        f"/api/v1/disputes/{dispute['id']}/offers",
+        OFFER | {"terms": terms, "performance_due": due},
+    ).get_json()
+    accepted = as_claimant.post(f"/api/v1/disputes/{dispute['id']}/offers/{offer['id']}/accept")
+    assert accepted.status_code == 200, accepted.get_json()
+    return dispute, as_claimant, as_merchant
+
+
+def listed(client, dispute) -> list[dict]:
+    response = client.get(f"/api/v1/disputes/{dispute['id']}/documents")
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["items"]
+
+
+def pdf_of(client, item) -> bytes:
+    response = client.get(item["url"])
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    return response.data
+
+
+def text_of(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def attachment_of(data: bytes) -> tuple[str, dict]:
+    [(name, [content])] = PdfReader(io.BytesIO(data)).attachments.items()
+    return name, json.loads(content)
+
+
+def test_accepting_an_offer_issues_a_settlement_agreement_that_reads_back(app, api):
+    dispute, claimant, merchant = settle_by_offer(app, api)
+
+    [item] = listed(claimant, dispute)
+    assert (item["kind"], item["status"], item["languages"]) == (
+        "settlement_agreement",
+        "ready",
+        ["en"],
+    )
+    data = pdf_of(claimant, item)
+    assert hashlib.sha256(data).hexdigest() == item["sha256"]
+    text = " ".join(text_of(data).split())
+    for expected in (
+        dispute["reference"],
+        "Li Wei",
+        "Rheinland Electronics GmbH",
+        "€1,290.50",
+        "one thousand two hundred ninety euros",
+        "The merchant refunds the price",
+        item["verification_code"],
+    ):
+        assert expected in text, expected
+    name, twin = attachment_of(data)
+    assert name == "settlement.json"
+    assert twin["terms"]["amount"] == {"amount_minor": 129050, "currency": "EUR"}
+    assert twin["reference"] == dispute["reference"]
+    assert [a["party"] for a in twin["acceptances"]] == ["claimant", "respondent"]
+    assert listed(merchant, dispute) == [item]
+
+
+def test_parties_of_different_languages_get_one_bilingual_document(app, api):
+    dispute, claimant, _merchant = settle_by_offer(
+        app, api, claimant_language="zh_Hans", claimant_name="李伟"
+    )
+    [item] = listed(claimant, dispute)
+    assert item["languages"] == ["zh_Hans", "en"]
+    text = " ".join(text_of(pdf_of(claimant, item)).split())
+    assert "李伟" in text
+    assert "壹仟贰佰玖拾" in text  # the capital numerals of Chinese legal documents
+    assert "Settlement agreement" in text and "和解协议" in text
+    assert "prevails" in text  # which version prevails where they differ
+
+
+def test_verification_page_and_api_agree_with_the_file(app, api):
+    dispute, claimant, _merchant = settle_by_offer(app, api)
+    [item] = listed(claimant, dispute)
+    public = app.test_client()
+
+    answer = public.get(f"/api/v1/verify/{item['verification_code']}")
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["valid"] is True and body["superseded_by"] is None
+    assert (body["kind"], body["reference"], body["sha256"]) == (
+        "settlement_agreement",
+        dispute["reference"],
+        item["sha256"],
+    )
+    page = public.get(f"/verify/{item['verification_code'].lower().replace('-', '')}")
+    assert page.status_code == 200
+    assert item["sha256"] in page.text and dispute["reference"] in page.text
+    assert public.get("/api/v1/verify/0000-0000-0000-0000").status_code == 404
+    assert public.get("/verify/0000-0000-0000-0000").status_code == 404
+
+
+def test_only_those_on_the_case_see_its_documents(app, api):
+    dispute, claimant, _merchant = settle_by_offer(app, api)
+    [item] = listed(claimant, dispute)
+    stranger = api.as_user(make_user(app, "consumer"))
+    assert stranger.get(f"/api/v1/disputes/{dispute['id']}/documents").status_code == 404
+    assert stranger.get(item["url"]).status_code == 404
+
+
+def test_hostile_text_prints_as_text(app, api):
+    hostile = '<img src="file:///etc/passwd"> <b>bold</b> @import url(http://169.254.169.254/)'
+    dispute, claimant, _merchant = settle_by_offer(app, api, terms=hostile)
+    [item] = listed(claimant, dispute)
+    text = " ".join(text_of(pdf_of(claimant, item)).split())
+    assert '<img src="file:///etc/passwd">' in text and "<b>bold</b>" in text
+
+
+def test_a_render_past_its_bound_stays_pending_and_the_sweep_renders_it_later(app, api):
+    app.config["RENDER_SECONDS"] = 0.01
+    try:
+        dispute, claimant, _merchant = settle_by_offer(app, api)
+        [item] = listed(claimant, dispute)
+        assert (item["status"], item["url"], item["sha256"]) == ("pending", None, None)
+        with app.app_context():
+            document = db.session.scalar(sa.select(Document))
+            assert "RenderTooCostly" in document.last_error
+    finally:
+        app.config.pop("RENDER_SECONDS")
+    with app.app_context(), clock.travel_to(clock.now() + timedelta(minutes=2)):
+        assert sweep()["rendered"] == 1
+    [item] = listed(claimant, dispute)
+    assert item["status"] == "ready"
+
+
+def test_a_correction_supersedes_and_both_stay_verifiable(app, api):
+    dispute, claimant, _merchant = settle_by_offer(app, api)
+    [first] = listed(claimant, dispute)
+    with app.app_context(), app.test_request_context():
+        case = db.session.scalar(sa.select(Case).where(Case.public_id == dispute["id"]))
+        old = db.session.scalar(sa.select(Document))
+        corrected = old.content | {"terms": old.content["terms"] | {"text": "Corrected terms."}}
+        documents.issue_document(case, "settlement_agreement", corrected, supersedes=old)
+        db.session.commit()
+        assert documents.render_due() == 1
+    old_item, new_item = listed(claimant, dispute)
+    assert old_item["superseded_by"] == new_item["id"]
+    assert old_item["sha256"] == first["sha256"]  # issued documents never change
+    public = app.test_client()
+    assert (
+        public.get(f"/api/v1/verify/{first['verification_code']}").get_json()["superseded_by"]
+        == new_item["verification_code"]
+    )
+    assert public.get(f"/api/v1/verify/{new_item['verification_code']}").get_json()["valid"]
+
+
+def test_a_stored_file_that_no_longer_matches_its_hash_is_not_served(app, api):
+    from odr.documents.storage import get_storage
+
+    dispute, claimant, _merchant = settle_by_offer(app, api)
+    [item] = listed(claimant, dispute)
+    with app.app_context():
+        path = get_storage().path_for(item["sha256"])
+    path.write_bytes(path.read_bytes() + b"%tampered")
+    response = claimant.get(item["url"])
+    assert response.status_code == 409
+
+
+@pytest.mark.parametrize("claimant_language", ["en", "zh_Hant"])
+def test_the_first_page_as_an_image(app, api, claimant_language, tmp_path):
+    """Writes the first page as PNG into the test artifacts, to look at."""
+    import subprocess
+
+    from tests.e2e.conftest import ARTIFACTS
+
+    dispute, claimant, _merchant = settle_by_offer(
+        app, api, claimant_language=claimant_language, claimant_name="陳美玲"
+    )
+    [item] = listed(claimant, dispute)
+    pdf = tmp_path / "document.pdf"
+    pdf.write_bytes(pdf_of(claimant, item))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    target = ARTIFACTS / f"settlement-{claimant_language}"
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile", pdf, target],
+        check=True,
+    )
+    assert (ARTIFACTS / f"settlement-{claimant_language}.png").stat().st_size > 10_000
