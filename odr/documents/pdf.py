@@ -86,7 +86,11 @@ def build_pdf(document: Document) -> bytes:
 
 
 def _title(document: Document) -> str:
-    names = {"settlement_agreement": "Settlement agreement", "award": "Arbitral award"}
+    names = {
+        "settlement_agreement": "Settlement agreement",
+        "award": "Arbitral award",
+        "case_file": "Case file",
+    }
     return f"{names.get(document.kind, document.kind)} {document.content['reference']}"
 
 

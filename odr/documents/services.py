@@ -25,6 +25,7 @@ from odr.cases.evidence import content_disposition
 from odr.cases.models import Case, Event
 from odr.cases.services import find_case, on_enter
 from odr.db import write_transaction
+from odr.delivery.queue import schedule_rendering
 from odr.documents.models import Document
 from odr.documents.storage import get_storage, sha256_of
 from odr.errors import Conflict, NotFound
@@ -70,12 +71,13 @@ def issue_document(
     *,
     reader_id: int | None = None,
     supersedes: Document | None = None,
+    languages: list[str] | None = None,
 ) -> Document:
     """A pending document in the caller's transaction (which holds the case for writing)."""
     document = Document(
         case_id=case.id,
         kind=kind,
-        languages=document_languages(case),
+        languages=languages or document_languages(case),
         reader_id=reader_id,
         verification_code=new_verification_code(),
         content=content,
@@ -307,6 +309,80 @@ def award_content(case: Case) -> dict[str, Any]:
             "respondent": bool(case.respondent_arbitration_consent),
         },
     }
+
+
+def case_file_content(user: Any, case: Case) -> dict[str, Any]:
+    """The whole record as this reader may see it: timeline, offers, their messages, evidence."""
+    from odr.cases.models import Evidence, Message
+    from odr.cases.services import case_role, load_events, load_offers
+    from odr.policy import visible_messages
+
+    role = case_role(user, case)
+    messages = db.session.scalars(
+        sa.select(Message).where(visible_messages(user, role, case)).order_by(Message.id)
+    )
+    evidence = db.session.scalars(
+        sa.select(Evidence).where(Evidence.case_id == case.id).order_by(Evidence.id)
+    )
+    return _common(case) | {
+        "kind": "case_file",
+        "reader": {"name": user.name, "role": role},
+        "state": case.state,
+        "timeline": [
+            {"at": e.at.isoformat(), "kind": e.kind, "by": e.actor_role}
+            for e in load_events(case)
+            if e.kind not in ("post_message", "write_note")  # the messages are listed whole
+        ],
+        "offers": [
+            {
+                "by": o.by,
+                "amount": _money(o.amount_minor, o.currency),
+                "remedy": o.remedy,
+                "terms": o.terms,
+                "status": o.status,
+                "at": o.created_at.isoformat(),
+            }
+            for o in load_offers(case)
+        ],
+        "messages": [
+            {
+                "at": m.created_at.isoformat(),
+                "channel": m.channel,
+                "by": m.author_role,
+                "body": m.body,
+            }
+            for m in messages
+        ],  # fmt: skip
+        "evidence": [
+            {
+                "filename": e.filename,
+                "size": e.size,
+                "sha256": e.sha256,
+                "by": e.uploader_role,
+                "at": e.created_at.isoformat(),
+            }
+            for e in evidence
+        ],  # fmt: skip
+    }
+
+
+def request_case_file(user: Any, public_id: str) -> Document:
+    """A case file for this reader, in their language; rendered off the request path."""
+    from odr.cases.services import lock_case
+
+    case = find_case(user, public_id)
+    with write_transaction(db.session):
+        case = lock_case(case.id)
+        document = issue_document(
+            case,
+            "case_file",
+            case_file_content(user, case),
+            reader_id=user.id,
+            languages=[normalise_language(user.language) or "en"],
+        )
+    if db.session.info.pop("documents_to_render", None):
+        schedule_rendering()
+    return document
 
 
 @on_enter("settled")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from odr.documents import services
@@ -19,6 +20,14 @@ bp = Blueprint("documents", __name__)
 def download(document_id: str) -> Any:
     document = services.find_document(current_user, document_id)
     return services.pdf_response(document, services.document_bytes(document))
+
+
+@bp.post("/disputes/<dispute_id>/case-file")
+@login_required
+def request_case_file(dispute_id: str) -> Any:
+    services.request_case_file(current_user, dispute_id)
+    flash(_("Your case file is being prepared; it appears under Documents in a moment."))
+    return redirect(url_for("cases.dispute", dispute_id=dispute_id) + "#documents-h")
 
 
 @bp.get("/verify")

@@ -199,22 +199,93 @@ def test_a_stored_file_that_no_longer_matches_its_hash_is_not_served(app, api):
 
 
 @pytest.mark.parametrize("claimant_language", ["en", "zh_Hant"])
-def test_the_first_page_as_an_image(app, api, claimant_language, tmp_path):
+def test_the_first_page_as_an_image(app, api, claimant_language):
     """Writes the first page as PNG into the test artifacts, to look at."""
-    import subprocess
-
-    from tests.e2e.conftest import ARTIFACTS
-
     dispute, claimant, _merchant = settle_by_offer(
         app, api, claimant_language=claimant_language, claimant_name="陳美玲"
     )
     [item] = listed(claimant, dispute)
-    pdf = tmp_path / "document.pdf"
-    pdf.write_bytes(pdf_of(claimant, item))
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    target = ARTIFACTS / f"settlement-{claimant_language}"
-    subprocess.run(
-        ["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile", pdf, target],
-        check=True,
+    _first_page_png(pdf_of(claimant, item), f"settlement-{claimant_language}")
+
+
+@pytest.mark.parametrize("claimant_language", ["en", "zh_Hans"])
+def test_an_award_is_issued_as_a_document_with_its_reasons(app, api, claimant_language):
+    from tests.factories import Dispute, make_neutral
+
+    mediator = make_neutral(app, "mediator", ["en", "zh_Hans"])
+    arbitrator = make_neutral(app, "arbitrator", ["en", "zh_Hans"], name="Wang Fang")
+    dispute = Dispute(app, api, claimant_language=claimant_language, arbitration_consent=True)
+    dispute.to_mediation()
+    dispute.must("respondent", "consent_to_arbitration")
+    dispute.must(mediator, "escalate", reason="no agreement")
+    due = (clock.today() + timedelta(days=30)).isoformat()
+    dispute.must(
+        arbitrator,
+        "issue_award",
+        amount={"amount": "100.00", "currency": "EUR"},
+        remedy="refund",
+        reasons="The goods were defective when delivered.",
+        performance_due=due,
     )
-    assert (ARTIFACTS / f"settlement-{claimant_language}.png").stat().st_size > 10_000
+    client = dispute.client("claimant")
+    [item] = listed(client, {"id": dispute.id})
+    assert (item["kind"], item["status"]) == ("award", "ready")
+    data = pdf_of(client, item)
+    text = " ".join(text_of(data).split())
+    assert "Arbitral award" in text and "Wang Fang" in text
+    assert "The goods were defective when delivered." in text
+    assert "one hundred euros" in text
+    name, twin = attachment_of(data)
+    assert name == "award.json" and twin["terms"]["text"].startswith("The goods were defective")
+    assert twin["consents"] == {"claimant": True, "respondent": True}
+    if claimant_language == "zh_Hans":
+        assert "仲裁裁决书" in text and "欧元壹佰元整" in text
+    _first_page_png(data, f"award-{claimant_language}")
+
+
+def _first_page_png(data: bytes, name: str) -> None:
+    import subprocess
+    import tempfile
+
+    from tests.e2e.conftest import ARTIFACTS
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as pdf:
+        pdf.write(data)
+        pdf.flush()
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile", pdf.name,
+             ARTIFACTS / name],
+            check=True,
+        )  # fmt: skip
+    assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000
+
+
+def test_a_reader_gets_a_case_file_of_what_they_may_see(app, api, make_web):
+    from tests.factories import Dispute, make_neutral, post_messages
+
+    mediator = make_neutral(app, "mediator", ["en"])
+    dispute = Dispute(app, api)
+    dispute.to_mediation()
+    post_messages(app, dispute, dispute.users["claimant"], 1, channel="joint")
+    post_messages(
+        app, dispute, dispute.users["respondent"], 1, channel="private", party="respondent"
+    )
+    post_messages(app, dispute, mediator, 1, channel="notes")
+    page = make_web()
+    page.login(dispute.users["claimant"].email)
+    page.get(f"/disputes/{dispute.id}")
+    asked = page.post(f"/disputes/{dispute.id}/case-file")
+    assert asked.status_code == 302
+
+    client = dispute.client("claimant")
+    [item] = listed(client, {"id": dispute.id})
+    assert (item["kind"], item["status"]) == ("case_file", "ready")
+    text = " ".join(text_of(pdf_of(client, item)).split())
+    assert dispute.data["reference"] in text and "Case file" in text
+    assert "joint-message-000" in text  # the joint channel: the claimant may read it
+    assert "private-message-000" not in text  # the respondent's caucus with the mediator
+    assert "notes-message-000" not in text  # the mediator's own notes
+    assert listed(dispute.client("respondent"), {"id": dispute.id}) == []  # it is the claimant's
+    shown = page.get(f"/disputes/{dispute.id}").text
+    assert "Case file" in shown and item["verification_code"] in shown
