@@ -63,6 +63,14 @@ def text_of(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
+def font_names(data: bytes) -> set[str]:
+    names = set()
+    for page in PdfReader(io.BytesIO(data)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            names.add(str(font.get_object()["/BaseFont"]))
+    return names
+
+
 def attachment_of(data: bytes) -> tuple[str, dict]:
     [(name, [content])] = PdfReader(io.BytesIO(data)).attachments.items()
     return name, json.loads(content)
@@ -109,6 +117,9 @@ def test_parties_of_different_languages_get_one_bilingual_document(app, api):
     assert "壹仟贰佰玖拾" in text  # the capital numerals of Chinese legal documents
     assert "Settlement agreement" in text and "和解协议" in text
     assert "prevails" in text  # which version prevails where they differ
+    fonts = font_names(pdf_of(claimant, item))
+    assert any("CJK" in name for name in fonts), fonts  # a real CJK font, embedded (subset)
+    assert all("+" in name for name in fonts)
 
 
 def test_verification_page_and_api_agree_with_the_file(app, api):
@@ -142,10 +153,12 @@ def test_only_those_on_the_case_see_its_documents(app, api):
 
 def test_hostile_text_prints_as_text(app, api):
     hostile = '<img src="file:///etc/passwd"> <b>bold</b> @import url(http://169.254.169.254/)'
-    dispute, claimant, _merchant = settle_by_offer(app, api, terms=hostile)
+    name = '<link href="http://169.254.169.254/"><i>Shop</i>'
+    dispute, claimant, _merchant = settle_by_offer(app, api, terms=hostile, respondent__name=name)
     [item] = listed(claimant, dispute)
     text = " ".join(text_of(pdf_of(claimant, item)).split())
     assert '<img src="file:///etc/passwd">' in text and "<b>bold</b>" in text
+    assert name in text
 
 
 def test_a_render_past_its_bound_stays_pending_and_the_sweep_renders_it_later(app, api):
