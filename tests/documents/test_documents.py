@@ -161,12 +161,15 @@ def test_hostile_text_prints_as_text(app, api):
     assert name in text
 
 
-def test_a_render_past_its_bound_stays_pending_and_the_sweep_renders_it_later(app, api):
+def test_a_render_past_its_bound_stays_pending_and_the_sweep_renders_it_later(app, api, make_web):
     app.config["RENDER_SECONDS"] = 0.01
     try:
         dispute, claimant, _merchant = settle_by_offer(app, api)
         [item] = listed(claimant, dispute)
         assert (item["status"], item["url"], item["sha256"]) == ("pending", None, None)
+        page = make_web()
+        page.login("shop@merchant.example")
+        assert "being prepared" in page.get(f"/disputes/{dispute['id']}").text
         with app.app_context():
             document = db.session.scalar(sa.select(Document))
             assert "RenderTooCostly" in document.last_error
@@ -176,6 +179,8 @@ def test_a_render_past_its_bound_stays_pending_and_the_sweep_renders_it_later(ap
         assert sweep()["rendered"] == 1
     [item] = listed(claimant, dispute)
     assert item["status"] == "ready"
+    shown = page.get(f"/disputes/{dispute['id']}").text
+    assert f'href="/documents/{item["id"]}"' in shown and "being prepared" not in shown
 
 
 def test_a_correction_supersedes_and_both_stay_verifiable(app, api):
