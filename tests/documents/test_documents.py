@@ -279,11 +279,12 @@ def _first_page_png(data: bytes, name: str) -> None:
     assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000
 
 
-def test_a_reader_gets_a_case_file_of_what_they_may_see(app, api, make_web):
+@pytest.mark.parametrize("language", ["en", "zh_Hans"])
+def test_a_reader_gets_a_case_file_of_what_they_may_see(app, api, make_web, language):
     from tests.factories import Dispute, make_neutral, post_messages
 
-    mediator = make_neutral(app, "mediator", ["en"])
-    dispute = Dispute(app, api)
+    mediator = make_neutral(app, "mediator", ["en", "zh_Hans"])
+    dispute = Dispute(app, api, claimant_language=language)
     dispute.to_mediation()
     post_messages(app, dispute, dispute.users["claimant"], 1, channel="joint")
     post_messages(
@@ -299,11 +300,14 @@ def test_a_reader_gets_a_case_file_of_what_they_may_see(app, api, make_web):
     client = dispute.client("claimant")
     [item] = listed(client, {"id": dispute.id})
     assert (item["kind"], item["status"]) == ("case_file", "ready")
-    text = " ".join(text_of(pdf_of(client, item)).split())
-    assert dispute.data["reference"] in text and "Case file" in text
+    data = pdf_of(client, item)
+    _first_page_png(data, f"case-file-{language}")
+    text = " ".join(text_of(data).split())
+    assert dispute.data["reference"] in text
+    assert ("Case file" if language == "en" else "案卷") in text
     assert "joint-message-000" in text  # the joint channel: the claimant may read it
     assert "private-message-000" not in text  # the respondent's caucus with the mediator
     assert "notes-message-000" not in text  # the mediator's own notes
     assert listed(dispute.client("respondent"), {"id": dispute.id}) == []  # it is the claimant's
     shown = page.get(f"/disputes/{dispute.id}").text
-    assert "Case file" in shown and item["verification_code"] in shown
+    assert f'href="/documents/{item["id"]}"' in shown and item["verification_code"] in shown
