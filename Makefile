@@ -59,6 +59,7 @@ test: test-packages venv translations
 bench: system-packages venv translations
 	$(PY) -m bench.sweep --write
 	$(PY) -m bench.caseload --write
+	$(PY) -m bench.documents --write
 
 lint: venv
 	$(VENV)/bin/ruff check .

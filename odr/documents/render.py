@@ -205,7 +205,7 @@ def render_bounded(
 @functools.cache
 def _context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
+    context.set_forkserver_preload([__name__, "odr.documents.warm"])
     return context
 
 
