@@ -141,4 +141,5 @@ def _import_models() -> None:
     import odr.mediation.models
     import odr.mediation.services
     import odr.negotiation.models
-    import odr.negotiation.services  # noqa: F401
+    import odr.negotiation.services
+    import odr.referrals.models  # noqa: F401

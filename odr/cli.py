@@ -178,3 +178,107 @@ def workflows_draw_command(output: str) -> None:
     else:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)
+
+
+partner_cli = AppGroup("partner", help="Partner ODR agencies abroad.")
+odr_cli.add_command(partner_cli)
+
+
+@partner_cli.command("add")
+@click.option("--name", required=True)
+@click.option("--countries", required=True, help="ISO 3166 codes, comma-separated: DE,AT.")
+@click.option("--languages", required=True, help="Language codes, comma-separated: de,en.")
+@click.option("--webhook-url", required=True)
+@click.option("--email", required=True, help="The agency's first partner user.")
+@click.option("--legal-basis", required=True, help="The agency's basis for receiving data.")
+@click.option("--json", "as_json", is_flag=True)
+def partner_add_command(
+    name: str,
+    countries: str,
+    languages: str,
+    webhook_url: str,
+    email: str,
+    legal_basis: str,
+    as_json: bool,
+) -> None:
+    """Add an agency with a partner user, its API token and a signing secret (shown once)."""
+    from odr.referrals.directory import add_partner
+
+    try:
+        partner, user, token, secret = add_partner(
+            name=name,
+            countries=countries.split(","),
+            languages=languages.split(","),
+            webhook_url=webhook_url,
+            legal_basis=legal_basis,
+            user_email=email,
+        )
+    except ValidationError as error:
+        _fail(error)
+    data = {"id": partner.public_id, "user_id": user.id, "token": token, "secret": secret}
+    human = f"added partner {partner.name} ({partner.public_id})"
+    if not as_json:
+        human += f"\n  API token: {token}\n  signing secret: {secret}"
+    _report(as_json, data, human)
+
+
+@partner_cli.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def partner_list_command(as_json: bool) -> None:
+    """The partner directory."""
+    from odr.referrals.directory import list_partners
+
+    partners = list_partners()
+    rows = [
+        {
+            "id": p.public_id,
+            "name": p.name,
+            "countries": p.countries,
+            "languages": p.languages,
+            "webhook_url": p.webhook_url,
+            "active": p.active,
+        }
+        for p in partners
+    ]
+    lines = [
+        f"{r['id']}  {r['name']}  {','.join(r['countries'])}  {','.join(r['languages'])}  "
+        f"{'active' if r['active'] else 'disabled'}"
+        for r in rows
+    ]
+    _report(as_json, {"partners": rows}, "\n".join(lines) or "no partner agencies")
+
+
+@partner_cli.command("disable")
+@click.argument("partner_id")
+@click.option("--reason", required=True)
+@click.option("--json", "as_json", is_flag=True)
+def partner_disable_command(partner_id: str, reason: str, as_json: bool) -> None:
+    """Stop sending referrals and webhooks to an agency."""
+    from odr.errors import NotFound
+    from odr.referrals.directory import disable_partner, find_partner
+
+    try:
+        partner = find_partner(partner_id)
+    except NotFound as error:
+        click.echo(f"error: partner: {error}", err=True)
+        sys.exit(2)
+    disable_partner(partner, reason)
+    _report(as_json, {"id": partner.public_id, "active": False}, f"disabled {partner.name}")
+
+
+@partner_cli.command("rotate-secret")
+@click.argument("partner_id")
+@click.option("--json", "as_json", is_flag=True)
+def partner_rotate_secret_command(partner_id: str, as_json: bool) -> None:
+    """A new signing secret; the old one keeps signing for 24 hours."""
+    from odr.errors import NotFound
+    from odr.referrals.directory import find_partner, rotate_secret
+
+    try:
+        partner = find_partner(partner_id)
+    except NotFound as error:
+        click.echo(f"error: partner: {error}", err=True)
+        sys.exit(2)
+    secret = rotate_secret(partner)
+    human = f"new signing secret for {partner.name}" + ("" if as_json else f": {secret}")
+    _report(as_json, {"id": partner.public_id, "secret": secret}, human)

@@ -37,6 +37,8 @@ class User(UserMixin, db.Model):
     terms_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A merchant's staff account acts for the merchant account named here.
     merchant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    # A partner user acts for the partner agency named here.
+    partner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partners.id"), index=True)
     caseload_ceiling: Mapped[int | None]
     # A neutral's open cases in their stage (mediation or arbitration), kept with each change.
     caseload: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -72,6 +72,7 @@ def create_user(
     timezone: str = "UTC",
     verified: bool = True,
     merchant_id: int | None = None,
+    partner_id: int | None = None,
     caseload_ceiling: int | None = None,
     conflicts: list[str] | None = None,
 ) -> User:
@@ -96,6 +97,7 @@ def create_user(
             password_hash=hash_password(password) if password else None,
             email_verified_at=clock.now() if verified else None,
             merchant_id=merchant_id,
+            partner_id=partner_id,
             caseload_ceiling=caseload_ceiling,
             conflicts=conflicts or [],
         )

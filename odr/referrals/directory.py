@@ -1,0 +1,177 @@
+"""The partner directory: agencies abroad, their users and tokens, their signing secrets.
+
+A webhook signing secret must be read back to sign, so it cannot be stored hashed like a token:
+it is stored encrypted (Fernet, with a key derived from the app's SECRET_KEY) and shown once when
+made. Rotating keeps the old secret signing beside the new one for a grace period, so an agency
+can switch without losing a delivery.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import secrets
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from odr import clock
+from odr.accounts.models import User
+from odr.accounts.services import create_token, create_user, find_user_by_email
+from odr.db import write_transaction
+from odr.errors import NotFound
+from odr.extensions import db
+from odr.i18n import canonical_language
+from odr.referrals.models import Partner, PartnerSecret
+from odr.validation import COUNTRIES, FieldReader
+
+ROTATION_GRACE = timedelta(hours=24)
+
+
+def _fernet() -> Fernet:
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"odr partner webhook secrets"
+    ).derive(current_app.config["SECRET_KEY"].encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def _encrypt(secret: str) -> str:
+    return _fernet().encrypt(secret.encode()).decode()
+
+
+def new_signing_secret() -> str:
+    """`whsec_` and 32 random bytes in base 64, as Standard Webhooks expects."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def check_webhook_url(reader: FieldReader, url: str | None, path: str) -> None:
+    """Public `https` only, unless ODR_WEBHOOK_ALLOW_PRIVATE (development and tests)."""
+    if url is None:
+        return
+    parts = urlsplit(url)
+    allow_private = current_app.config.get("WEBHOOK_ALLOW_PRIVATE", False)
+    if parts.scheme != "https" and not (allow_private and parts.scheme == "http"):
+        reader.fail(path, _l("Use an https:// address."))
+        return
+    host = (parts.hostname or "").lower()
+    if not host:
+        reader.fail(path, _l("The address needs a host name."))
+        return
+    if allow_private:
+        return
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+            reader.fail(path, _l("The address must be reachable from the internet."))
+        return
+    if not address.is_global:
+        reader.fail(path, _l("The address must be reachable from the internet."))
+
+
+def add_partner(
+    *,
+    name: str,
+    countries: list[str],
+    languages: list[str],
+    webhook_url: str,
+    legal_basis: str,
+    user_email: str,
+) -> tuple[Partner, User, str, str]:
+    """The agency, a partner user with an API token, and a signing secret (both shown once)."""
+    reader = FieldReader()
+    data = {"name": name, "webhook_url": webhook_url, "legal_basis": legal_basis}
+    name = reader.string(data, "name", "name", max_length=200)
+    url = reader.string(data, "webhook_url", "webhook_url", max_length=500)
+    basis = reader.string(data, "legal_basis", "legal_basis", max_length=1000)
+    check_webhook_url(reader, url, "webhook_url")
+    codes = [c.strip().upper() for c in countries if c.strip()]
+    if not codes or any(code not in COUNTRIES for code in codes):
+        reader.fail("countries", _l("Give ISO 3166 country codes, such as DE,AT."))
+    spoken = [canonical_language(x.strip()) for x in languages if x.strip()]
+    if not spoken or None in spoken:
+        reader.fail("languages", _l("Give language codes, such as de,en."))
+    if name and db.session.scalar(sa.select(Partner.id).where(Partner.name == name)):
+        reader.fail("name", _l("A partner agency with this name exists already."))
+    if find_user_by_email(user_email.strip().lower()):
+        reader.fail("email", _l("An account with this e-mail address already exists."))
+    reader.raise_if_errors()
+    secret = new_signing_secret()
+    with write_transaction(db.session):
+        partner = Partner(
+            name=name, countries=codes, languages=spoken, webhook_url=url, legal_basis=basis
+        )
+        db.session.add(partner)
+        db.session.flush()
+        db.session.add(
+            PartnerSecret(
+                partner_id=partner.id, encrypted=_fernet().encrypt(secret.encode()).decode()
+            )
+        )
+    user = create_user(
+        email=user_email,
+        name=name,
+        role="partner",
+        country=codes[0],
+        language=spoken[0],
+        partner_id=partner.id,
+    )
+    _token, plain = create_token(user, name=f"partner {name}"[:100])
+    return partner, user, plain, secret
+
+
+def find_partner(partner_id: str) -> Partner:
+    """By number or public id."""
+    column = Partner.id if partner_id.isdigit() else Partner.public_id
+    value: Any = int(partner_id) if partner_id.isdigit() else partner_id
+    partner = db.session.scalar(sa.select(Partner).where(column == value))
+    if partner is None:
+        raise NotFound(f"no partner agency {partner_id}")
+    return partner
+
+
+def list_partners() -> list[Partner]:
+    return list(db.session.scalars(sa.select(Partner).order_by(Partner.id)))
+
+
+def disable_partner(partner: Partner, reason: str) -> None:
+    with write_transaction(db.session):
+        partner = db.session.merge(partner)
+        partner.active, partner.disabled_reason = False, reason[:500]
+
+
+def rotate_secret(partner: Partner, grace: timedelta = ROTATION_GRACE) -> str:
+    """A new signing secret; the ones before it keep signing until the grace period ends."""
+    secret = new_signing_secret()
+    with write_transaction(db.session):
+        db.session.execute(
+            sa.update(PartnerSecret)
+            .where(PartnerSecret.partner_id == partner.id, PartnerSecret.retires_at.is_(None))
+            .values(retires_at=clock.now() + grace)
+        )
+        db.session.add(
+            PartnerSecret(
+                partner_id=partner.id, encrypted=_fernet().encrypt(secret.encode()).decode()
+            )
+        )
+    return secret
+
+
+def signing_secrets(partner: Partner) -> list[str]:
+    """Every secret that signs now: the newest first, then those still in their grace period."""
+    rows = db.session.scalars(
+        sa.select(PartnerSecret)
+        .where(
+            PartnerSecret.partner_id == partner.id,
+            sa.or_(PartnerSecret.retires_at.is_(None), PartnerSecret.retires_at > clock.now()),
+        )
+        .order_by(PartnerSecret.id.desc())
+    )
+    return [_fernet().decrypt(row.encrypted.encode()).decode() for row in rows]
