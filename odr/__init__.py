@@ -142,4 +142,5 @@ def _import_models() -> None:
     import odr.mediation.services
     import odr.negotiation.models
     import odr.negotiation.services
+    import odr.referrals.lifecycle
     import odr.referrals.models  # noqa: F401

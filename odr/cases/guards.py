@@ -153,12 +153,6 @@ def performance_not_yet_declared(ctx: GuardContext) -> bool:
     return ctx.case.performance_declared_at is None
 
 
-@guard("partner_available")
-def partner_available(ctx: GuardContext) -> bool:
-    """The partner directory arrives with referrals (issue 7); until then there is none."""
-    return False
-
-
 @guard("outcome_resolved")
 def outcome_resolved(ctx: GuardContext) -> bool:
     return ctx.params.get("outcome") in ("settled", "awarded")

@@ -25,6 +25,10 @@ FLAG_LABELS = {
     "claim_above_order_total": _l("The claim is more than the order total"),
 }
 FOREIGN_LAW_NOTES = {
+    "referred_to_partner": _l(
+        "Foreign law governs: the dispute goes to the partner agency of that country, as the "
+        "claimant agreed."
+    ),
     "no_partner_handled_at_home": _l(
         "No partner agency covers the governing-law country yet, so the dispute is handled here."
     ),

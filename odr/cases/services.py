@@ -41,6 +41,7 @@ from odr.policy import (
     visible_messages,
 )
 from odr.referrals.law import LawFacts, governing_law
+from odr.referrals.services import choose_partner, open_referral
 from odr.workflow import Transition, get_workflow
 
 OPEN_STATES = ("filed", "negotiation", "mediation", "arbitration", "referred", "with_partner")
@@ -346,8 +347,12 @@ def lodge_dispute(*, filer: User, body: Any) -> Case:
     with write_transaction(db.session):
         flags = _screening_flags(columns)
         foreign = law != current_app.config["HOME_COUNTRY"]
-        # No partner agencies exist yet (issue 7), so a foreign-law case is handled at home.
-        state = "filed" if flags else "negotiation"
+        partner = None
+        if foreign and columns["transfer_consent"] and not flags:
+            partner = choose_partner(
+                law, {columns["claimant_language"], columns["respondent_language"]}
+            )
+        state = "filed" if flags else ("referred" if partner else "negotiation")
         case = Case(
             **columns,
             reference=next_reference(now.year),
@@ -369,8 +374,11 @@ def lodge_dispute(*, filer: User, body: Any) -> Case:
         from odr.analytics.services import count_for_merchant
 
         count_for_merchant(case.respondent_email, "disputes")
-        note = None
-        if foreign:
+        note = referral = None
+        if partner is not None:
+            referral = open_referral(case, partner)
+            note = "referred_to_partner"
+        elif foreign:
             note = (
                 "no_partner_handled_at_home"
                 if columns["transfer_consent"]
@@ -387,6 +395,7 @@ def lodge_dispute(*, filer: User, body: Any) -> Case:
                 "governing_law_rule": rule,
                 "screening_flags": flags,
                 "foreign_law_note": note,
+                "referral": referral.public_id if referral else None,
                 "claim_amount": case.claim_amount_minor,
                 "currency": case.claim_currency,
             },

@@ -1,0 +1,61 @@
+"""What referral actions do to the referral: a case manager's `refer`, the 5-day expiry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from odr import clock
+from odr.cases.guards import GuardContext, guard
+from odr.cases.services import effect, parameters
+from odr.errors import ValidationError
+from odr.extensions import db
+from odr.referrals.models import Partner, Referral
+from odr.referrals.services import open_referral, partner_for
+from odr.workflow import Transition
+
+
+def _named_partner(ctx: GuardContext) -> Partner | None:
+    named = ctx.params.get("partner_id")
+    if not named:
+        return partner_for(ctx.case)
+    partner = db.session.scalar(sa.select(Partner).where(Partner.public_id == named))
+    if partner is None or not partner.active or ctx.case.governing_law not in partner.countries:
+        return None
+    return partner
+
+
+@guard("partner_available")
+def partner_available(ctx: GuardContext) -> bool:
+    """The claimant agreed to a transfer, and an active agency covers the governing law."""
+    return bool(ctx.case.transfer_consent) and _named_partner(ctx) is not None
+
+
+@parameters("refer")
+def _check_refer(params: dict[str, Any]) -> dict[str, Any]:
+    named = params.get("partner_id")
+    if named is not None and not isinstance(named, str):
+        raise ValidationError({"partner_id": _l("Choose a partner agency from the directory.")})
+    return {"partner_id": named or None}
+
+
+@effect("refer")
+def _refer(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
+    partner = _named_partner(ctx)
+    referral = open_referral(ctx.case, partner)
+    return {"referral": referral.public_id, "partner": partner.public_id}
+
+
+@effect("expire_referral")
+def _expire(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
+    referral = db.session.scalar(
+        sa.select(Referral)
+        .where(Referral.case_id == ctx.case.id, Referral.status == "pending")
+        .order_by(Referral.id.desc())
+    )
+    if referral is None:
+        return {}
+    referral.status, referral.decided_at = "expired", clock.now()
+    return {"referral": referral.public_id}

@@ -1,0 +1,140 @@
+"""A foreign-law dispute with consent to transfer goes to the partner agency of that country."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from odr.extensions import db
+from odr.referrals.directory import add_partner
+from odr.referrals.models import Referral
+from odr.referrals.services import TRANSFER_CONSENT_WORDING
+from tests.factories import lodge, make_user
+
+GERMAN_LAW = {"consumer_chose_merchant_law": True}  # the merchant is in Germany
+
+
+def agency(app, name: str, countries=("DE",), languages=("de",)) -> str:
+    with app.app_context():
+        partner, _user, _token, _secret = add_partner(
+            name=name,
+            countries=list(countries),
+            languages=list(languages),
+            webhook_url=f"https://{name.lower().replace(' ', '-')}.example/hooks",
+            legal_basis="EU GDPR art. 49(1)(a): explicit consent",
+            user_email=f"desk@{name.lower().replace(' ', '-')}.example",
+        )
+        return partner.public_id
+
+
+def referral_of(app, dispute) -> Referral | None:
+    with app.app_context():
+        referral = db.session.scalar(
+            sa.select(Referral).where(Referral.case_id == _case_id(dispute))
+        )
+        if referral is not None:
+            db.session.expunge(referral)
+        return referral
+
+
+def _case_id(dispute) -> int:
+    from odr.cases.models import Case
+
+    return db.session.scalar(sa.select(Case.id).where(Case.public_id == dispute["id"]))
+
+
+def test_with_consent_and_a_partner_the_dispute_is_referred_with_a_transfer_record(app, api):
+    partner_id = agency(app, "Schlichtung Online")
+    claimant = api.as_user(make_user(app, "consumer"))
+    dispute = lodge(claimant, law=GERMAN_LAW, transfer_consent=True)
+    assert (dispute["state"], dispute["governing_law"]) == ("referred", "DE")
+    referral = referral_of(app, dispute)
+    assert referral.status == "pending"
+    transfer = referral.transfer
+    assert transfer["country"] == "DE" and transfer["partner"] == "Schlichtung Online"
+    assert transfer["basis"]["kind"] == "consent"
+    assert transfer["basis"]["wording"] == TRANSFER_CONSENT_WORDING
+    assert transfer["basis"]["given_at"] is not None
+    assert transfer["partner_basis"].startswith("EU GDPR")
+    assert any("claimant" in item for item in transfer["data"])
+    events = claimant.get(f"/api/v1/disputes/{dispute['id']}/events").get_json()["items"]
+    assert events[0]["data"]["foreign_law_note"] == "referred_to_partner"
+    assert events[0]["data"]["referral"] == referral.public_id
+    assert partner_id
+
+
+def test_without_consent_it_stays_at_home_with_a_note(app, api):
+    agency(app, "Schlichtung Online")
+    claimant = api.as_user(make_user(app, "consumer"))
+    dispute = lodge(claimant, law=GERMAN_LAW, transfer_consent=False)
+    assert dispute["state"] == "negotiation"
+    assert referral_of(app, dispute) is None
+    events = claimant.get(f"/api/v1/disputes/{dispute['id']}/events").get_json()["items"]
+    assert events[0]["data"]["foreign_law_note"] == "no_transfer_consent"
+
+
+def test_a_partner_for_another_country_or_a_disabled_one_is_not_used(app, api):
+    agency(app, "Austria ODR", countries=("AT",))
+    with app.app_context():
+        from odr.referrals.directory import disable_partner, find_partner
+
+        disable_partner(find_partner(agency(app, "Closed agency")), "contract ended")
+    claimant = api.as_user(make_user(app, "consumer"))
+    dispute = lodge(claimant, law=GERMAN_LAW, transfer_consent=True)
+    assert dispute["state"] == "negotiation"
+    events = claimant.get(f"/api/v1/disputes/{dispute['id']}/events").get_json()["items"]
+    assert events[0]["data"]["foreign_law_note"] == "no_partner_handled_at_home"
+
+
+def test_a_partner_speaking_a_party_language_comes_first_then_the_shorter_backlog(app, api):
+    agency(app, "French speakers", languages=("fr",))
+    busy = agency(app, "German busy", languages=("de", "en"))
+    free = agency(app, "German free", languages=("de", "en"))
+    claimant = api.as_user(make_user(app, "consumer"))
+    first = lodge(claimant, law=GERMAN_LAW, transfer_consent=True)
+    second = lodge(claimant, law=GERMAN_LAW, transfer_consent=True)
+    with app.app_context():
+        from odr.referrals.models import Partner
+
+        chosen = [
+            db.session.scalar(
+                sa.select(Partner.public_id).where(Partner.id == referral_of(app, d).partner_id)
+            )
+            for d in (first, second)
+        ]
+    assert chosen == [busy, free]  # English spoken by the claimant; then the lighter backlog
+
+
+def test_a_case_manager_refers_a_screened_filing_and_an_unanswered_referral_comes_home(app, api):
+    from datetime import timedelta
+
+    from odr import clock
+    from odr.sweep import sweep
+
+    partner_id = agency(app, "Schlichtung Online")
+    manager = api.as_user(make_user(app, "case_manager"))
+    claimant = api.as_user(make_user(app, "consumer"))
+    flagged = {"amount": "500", "currency": "EUR"}
+    consented = lodge(claimant, law=GERMAN_LAW, transfer_consent=True, claim__amount=flagged)
+    refused = lodge(claimant, law=GERMAN_LAW, transfer_consent=False, claim__amount=flagged)
+    assert consented["state"] == refused["state"] == "filed"
+
+    def actions(dispute):
+        return manager.get(f"/api/v1/disputes/{dispute['id']}").get_json()["actions"]
+
+    assert "refer" in actions(consented) and "refer" not in actions(refused)
+    no = manager.post(f"/api/v1/disputes/{refused['id']}/actions/refer", {})
+    assert no.status_code == 409
+    wrong = manager.post(
+        f"/api/v1/disputes/{consented['id']}/actions/refer", {"partner_id": "no-such-agency"}
+    )
+    assert wrong.status_code == 409
+    done = manager.post(
+        f"/api/v1/disputes/{consented['id']}/actions/refer", {"partner_id": partner_id}
+    )
+    assert done.status_code == 200 and done.get_json()["state"] == "referred"
+    assert referral_of(app, consented).status == "pending"
+
+    with app.app_context(), clock.travel_to(clock.now() + timedelta(days=5, minutes=1)):
+        assert sweep()["timeouts"] >= 1
+    assert manager.get(f"/api/v1/disputes/{consented['id']}").get_json()["state"] == "negotiation"
+    assert referral_of(app, consented).status == "expired"
