@@ -11,6 +11,7 @@ from odr.accounts.models import User
 from odr.cases.guards import GUARDS, GuardContext
 from odr.cases.models import Case, RespondentLink
 from odr.extensions import db
+from odr.referrals.models import Referral
 from odr.workflow import Transition, Workflow
 
 
@@ -33,6 +34,11 @@ def case_role(user: Any, case: Case) -> str | None:
         return "mediator"
     if user.role == "arbitrator" and case.arbitrator_id == user.id:
         return "arbitrator"
+    if user.role == "partner" and user.partner_id is not None:
+        visible = db.session.scalar(
+            visible_cases(user).with_only_columns(Case.id).where(Case.id == case.id)
+        )
+        return "partner" if visible is not None else None
     return None
 
 
@@ -41,7 +47,8 @@ def visible_cases(user: Any) -> sa.Select:
 
     Nobody sees a dispute before their e-mail address is verified. A merchant, and each staff
     account acting for it, sees the disputes naming the merchant account's verified address and
-    those it joined through an invitation link.
+    those it joined through an invitation link. A partner agency's users see the disputes
+    referred to their agency while the referral is open (pending or accepted).
     """
     query = sa.select(Case)
     if user is None or not user.active or not user.email_verified:
@@ -65,6 +72,11 @@ def visible_cases(user: Any) -> sa.Select:
         return query.where(Case.mediator_id == user.id)
     if user.role == "arbitrator":
         return query.where(Case.arbitrator_id == user.id)
+    if user.role == "partner" and user.partner_id is not None:
+        referred = sa.select(Referral.case_id).where(
+            Referral.partner_id == user.partner_id, Referral.status.in_(("pending", "accepted"))
+        )
+        return query.where(Case.id.in_(referred))
     return query.where(sa.false())
 
 

@@ -432,6 +432,39 @@ def openapi_document() -> dict[str, Any]:
             "parameters": [CODE],
         }
     }
+    referral_id = {
+        "name": "referral_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+    referral = {"type": "object", "description": "A referral with its package (see docs/api.md)"}
+    paths["/api/v1/referrals"] = {
+        "get": {
+            **_op("Referrals sent to the caller's agency", "200", _ref("DisputePage"), 403, 422),
+            "parameters": PAGING,
+        }
+    }
+    paths["/api/v1/referrals/{referral_id}"] = {
+        "get": {
+            **_op("A referral and its package", "200", referral, 403, 404),
+            "parameters": [referral_id],
+        }
+    }
+    referral_file = _op(
+        "An evidence file of a referral, as an attachment", "200", None, 403, 404, 409
+    )
+    paths["/api/v1/referrals/{referral_id}/evidence/{evidence_id}"] = {
+        "get": {**referral_file, "parameters": [referral_id, EVIDENCE_ID]}
+    }
+    for step, fields in (("accept", ["partner_reference"]), ("decline", ["reason"])):
+        body = {"type": "object", "properties": {f: {"type": "string"} for f in fields}}
+        paths[f"/api/v1/referrals/{{referral_id}}/{step}"] = {
+            "post": {
+                **_op(f"{step.title()} a referral", "200", referral, 403, 404, 409, 422, body=body),
+                "parameters": [referral_id, IDEMPOTENCY],
+            }
+        }
     for decision in ("accept", "reject"):
         paths[f"/api/v1/disputes/{{dispute_id}}/offers/{{offer_id}}/{decision}"] = {
             "post": {

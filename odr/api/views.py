@@ -21,9 +21,10 @@ from odr.cases import evidence
 from odr.cases import services as cases
 from odr.cases.schemas import case_to_api, event_to_api, message_to_api, offer_to_api
 from odr.documents import services as documents
-from odr.errors import ValidationError
+from odr.errors import Conflict, NotFound, ValidationError
 from odr.limits import api_caller, limited
 from odr.negotiation import services as negotiation
+from odr.referrals import services as referrals
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_LIMIT = 100
@@ -370,3 +371,80 @@ def download_document(document_id: str) -> Response:
 def verify_document(code: str) -> Response:
     found = documents.verify(code)
     return jsonify(found | {"issued_at": found["issued_at"].isoformat()})
+
+
+# ---- referrals (partner agencies) ---------------------------------------------------------------
+
+
+def _referral_evidence_url(referral: Any, item: Any) -> str:
+    return url_for(
+        "api.referral_evidence",
+        referral_id=referral.public_id,
+        evidence_id=item.public_id,
+        _external=True,
+    )
+
+
+def _referral_response(referral_id: str) -> Response:
+    referral, case = referrals.find_referral(g.api_user, referral_id)
+    return jsonify(referrals.referral_to_api(referral, case, _referral_evidence_url))
+
+
+@bp.get("/referrals")
+@token_required
+def list_referrals() -> Response:
+    page = _page_params()
+    if isinstance(page, Response):
+        return page
+    limit, after = page
+    rows = referrals.partner_referrals(g.api_user, limit=limit + 1, after_id=after)
+    items = [
+        referrals.referral_to_api(referral, case, _referral_evidence_url)
+        for referral, case in rows[:limit]
+    ]
+    next_cursor = _cursor(rows[limit - 1][0].id) if len(rows) > limit else None
+    return jsonify({"items": items, "next_cursor": next_cursor})
+
+
+@bp.get("/referrals/<referral_id>")
+@token_required
+def read_referral(referral_id: str) -> Response:
+    return _referral_response(referral_id)
+
+
+@bp.get("/referrals/<referral_id>/evidence/<evidence_id>")
+@token_required
+def referral_evidence(referral_id: str, evidence_id: str) -> Response:
+    _referral, case = referrals.find_referral(g.api_user, referral_id)
+    item, data = evidence.read_evidence(g.api_user, case.public_id, evidence_id)
+    return evidence.attachment(item, data)
+
+
+def _referral_action(referral_id: str, action: str, fields: set[str]) -> Response:
+    referral, case = referrals.find_referral(g.api_user, referral_id)
+    body = _action_body(fields)
+    if isinstance(body, Response):
+        return body
+    seen = referral.status
+    try:
+        cases.fire(case, action, g.api_user, **body)
+    except NotFound:  # decided meanwhile by a concurrent call: the dispute is no longer theirs
+        current, _case = referrals.find_referral(g.api_user, referral_id)
+        if current.status != seen:
+            raise Conflict("state", referral=current.status) from None
+        raise
+    return _referral_response(referral_id)
+
+
+@bp.post("/referrals/<referral_id>/accept")
+@token_required
+@idempotent
+def accept_referral(referral_id: str) -> Response:
+    return _referral_action(referral_id, "accept_referral", {"partner_reference"})
+
+
+@bp.post("/referrals/<referral_id>/decline")
+@token_required
+@idempotent
+def decline_referral(referral_id: str) -> Response:
+    return _referral_action(referral_id, "decline_referral", {"reason"})

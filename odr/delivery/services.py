@@ -161,6 +161,10 @@ def _deliver(message: OutboxMessage) -> None:
             payload=render_mail(message.payload),
             message_id=message.idempotency_key,
         )
+    elif message.kind == "webhook":
+        from odr.referrals.webhooks import deliver_webhook  # the referrals domain signs and posts
+
+        deliver_webhook(message)
     else:
         raise NotImplementedError(f"no deliverer for {message.kind} messages yet")
 
@@ -199,12 +203,18 @@ def deliver_due(limit: int = 100) -> int:
 
 
 def _record_failure(message_id: int, exc: Exception) -> None:
+    """Schedule the next attempt; a message past its last one, or refused for good (an exception
+    whose `final` is true, such as a 410), is dead, and a dead webhook alerts the case managers."""
     with write_transaction(db.session):
         message = db.session.get(OutboxMessage, message_id)
-        wait = backoff_after(message.attempts)
+        wait = None if getattr(exc, "final", False) else backoff_after(message.attempts)
         message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
         if wait is None:
             message.dead_at = clock.now()
+            if message.kind == "webhook":
+                from odr.referrals.webhooks import webhook_dead
+
+                webhook_dead(message, exc)
         else:
             message.next_attempt_at = clock.now() + wait
     log.warning("outbox message %s failed: %s", message_id, type(exc).__name__)

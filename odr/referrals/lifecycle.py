@@ -13,7 +13,8 @@ from odr.cases.services import effect, parameters
 from odr.errors import ValidationError
 from odr.extensions import db
 from odr.referrals.models import Partner, Referral
-from odr.referrals.services import open_referral, partner_for
+from odr.referrals.services import open_referral, partner_for, referral_event
+from odr.referrals.webhooks import queue_webhook
 from odr.workflow import Transition
 
 
@@ -58,4 +59,51 @@ def _expire(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
     if referral is None:
         return {}
     referral.status, referral.decided_at = "expired", clock.now()
+    partner = db.session.get(Partner, referral.partner_id)
+    event = referral_event(referral, ctx.case)
+    queue_webhook(partner, "referral.expired", event, case_id=ctx.case.id)
+    return {"referral": referral.public_id}
+
+
+def _open_referral_of(ctx: GuardContext) -> Referral:
+    return db.session.scalar(
+        sa.select(Referral)
+        .where(
+            Referral.case_id == ctx.case.id,
+            Referral.partner_id == ctx.actor.partner_id,
+            Referral.status.in_(("pending", "accepted")),
+        )
+        .with_for_update()
+    )
+
+
+@parameters("accept_referral")
+def _check_accept(params: dict[str, Any]) -> dict[str, Any]:
+    from odr.validation import FieldReader
+
+    reader = FieldReader()
+    reference = reader.string(params, "partner_reference", "partner_reference", max_length=200)
+    reader.raise_if_errors()
+    return {"partner_reference": reference}
+
+
+@parameters("decline_referral")
+def _check_decline(params: dict[str, Any]) -> dict[str, Any]:
+    from odr.cases.services import validate_reason
+
+    return validate_reason(params, required=True)
+
+
+@effect("accept_referral")
+def _accept(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
+    referral = _open_referral_of(ctx)
+    referral.status, referral.decided_at = "accepted", clock.now()
+    referral.partner_reference = ctx.params["partner_reference"]
+    return {"referral": referral.public_id}
+
+
+@effect("decline_referral")
+def _decline(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
+    referral = _open_referral_of(ctx)
+    referral.status, referral.decided_at = "declined", clock.now()
     return {"referral": referral.public_id}

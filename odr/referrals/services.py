@@ -84,9 +84,129 @@ def transfer_record(case: Case, partner: Partner) -> dict[str, Any]:
 
 def open_referral(case: Case, partner: Partner) -> Referral:
     """A pending referral in the caller's transaction (which holds the case for writing)."""
+    from odr.referrals.webhooks import queue_webhook
+
     referral = Referral(
         case_id=case.id, partner_id=partner.id, transfer=transfer_record(case, partner)
     )
     db.session.add(referral)
     db.session.flush()
+    queue_webhook(partner, "referral.created", referral_event(referral, case), case_id=case.id)
     return referral
+
+
+def referral_event(referral: Referral, case: Case) -> dict[str, Any]:
+    """What a webhook says of a referral: enough to fetch the package with the API."""
+    return {
+        "referral": referral.public_id,
+        "reference": case.reference,
+        "status": referral.status,
+        "url": f"/api/v1/referrals/{referral.public_id}",
+    }
+
+
+def _require_partner(user: Any) -> None:
+    from odr.errors import Forbidden
+
+    if user.role != "partner" or user.partner_id is None:
+        raise Forbidden("only partner agencies read referrals")
+
+
+def partner_referrals(
+    user: Any, *, limit: int = 50, after_id: int | None = None
+) -> list[tuple[Referral, Case]]:
+    """The referrals sent to the user's agency, oldest first, a keyset page at a time."""
+    _require_partner(user)
+    query = (
+        sa.select(Referral, Case)
+        .join(Case, Case.id == Referral.case_id)
+        .where(Referral.partner_id == user.partner_id)
+    )
+    if after_id is not None:
+        query = query.where(Referral.id > after_id)
+    return [tuple(row) for row in db.session.execute(query.order_by(Referral.id).limit(limit))]
+
+
+def find_referral(user: Any, public_id: str) -> tuple[Referral, Case]:
+    """One of the agency's referrals; another agency's is unknown (404), never forbidden."""
+    from odr.errors import NotFound
+
+    _require_partner(user)
+    row = db.session.execute(
+        sa.select(Referral, Case)
+        .join(Case, Case.id == Referral.case_id)
+        .where(Referral.public_id == public_id, Referral.partner_id == user.partner_id)
+    ).first()
+    if row is None:
+        raise NotFound()
+    return tuple(row)
+
+
+def referral_to_api(referral: Referral, case: Case, evidence_url: Any) -> dict[str, Any]:
+    """The referral and its package: what the agency needs to take the dispute on."""
+    from odr.cases.models import Evidence
+    from odr.cases.services import load_offers
+    from odr.money import to_api
+
+    def money(amount_minor: int | None, currency: str | None) -> dict[str, str] | None:
+        return to_api(amount_minor, currency) if amount_minor is not None and currency else None
+
+    evidence = db.session.scalars(
+        sa.select(Evidence).where(Evidence.case_id == case.id).order_by(Evidence.id)
+    )
+    deadline = (
+        case.deadline_at if referral.status == "pending" and case.state == "referred" else None
+    )
+    return {
+        "id": referral.public_id,
+        "status": referral.status,
+        "partner_reference": referral.partner_reference,
+        "created_at": referral.created_at.isoformat(),
+        "accept_by": deadline.isoformat() if deadline else None,
+        "dispute": {
+            "reference": case.reference,
+            "state": case.state,
+            "governing_law": case.governing_law,
+            "governing_law_rule": case.governing_law_rule,
+            "claimant": {
+                "name": case.claimant_name,
+                "email": case.claimant_email,
+                "country": case.claimant_country,
+                "language": case.claimant_language,
+                "address": case.claimant_address,
+            },
+            "respondent": {
+                "name": case.respondent_name,
+                "email": case.respondent_email,
+                "country": case.respondent_country,
+                "website": case.respondent_website,
+            },
+            "order": {
+                "platform": case.order_platform,
+                "reference": case.order_reference,
+                "ordered_on": case.ordered_on.isoformat() if case.ordered_on else None,
+                "total": money(case.order_total_minor, case.order_currency),
+            },
+            "claim": {
+                "category": case.claim_category,
+                "description": case.claim_description,
+                "remedy": case.claim_remedy,
+                "amount": money(case.claim_amount_minor, case.claim_currency),
+            },
+            "offers": [
+                {"by": o.by, "amount": money(o.amount_minor, o.currency), "status": o.status}
+                for o in load_offers(case)
+            ],
+            "evidence": [
+                {
+                    "id": e.public_id,
+                    "filename": e.filename,
+                    "size": e.size,
+                    "sha256": e.sha256,
+                    "url": evidence_url(referral, e),
+                }
+                for e in evidence
+            ],
+        },
+        "transfer": referral.transfer,
+    }

@@ -59,7 +59,15 @@ def test_with_consent_and_a_partner_the_dispute_is_referred_with_a_transfer_reco
     events = claimant.get(f"/api/v1/disputes/{dispute['id']}/events").get_json()["items"]
     assert events[0]["data"]["foreign_law_note"] == "referred_to_partner"
     assert events[0]["data"]["referral"] == referral.public_id
-    assert partner_id
+    with app.app_context():
+        from odr.delivery.models import OutboxMessage
+
+        [hook] = db.session.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.kind == "webhook")
+        ).all()
+        assert hook.destination == partner_id
+        assert hook.payload["type"] == "referral.created"
+        assert hook.payload["data"]["referral"] == referral.public_id
 
 
 def test_without_consent_it_stays_at_home_with_a_note(app, api):
@@ -138,3 +146,10 @@ def test_a_case_manager_refers_a_screened_filing_and_an_unanswered_referral_come
         assert sweep()["timeouts"] >= 1
     assert manager.get(f"/api/v1/disputes/{consented['id']}").get_json()["state"] == "negotiation"
     assert referral_of(app, consented).status == "expired"
+    with app.app_context():
+        from odr.delivery.models import OutboxMessage
+
+        kinds = db.session.scalars(
+            sa.select(OutboxMessage.payload).where(OutboxMessage.kind == "webhook")
+        ).all()
+        assert [k["type"] for k in kinds] == ["referral.created", "referral.expired"]
