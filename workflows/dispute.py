@@ -83,6 +83,10 @@ DISPUTE = {
         "admit": {"label": _l("Admit")},
         "reject": {"label": _l("Reject"), "params": ["reason"]},
         "refer": {"label": _l("Refer to a partner agency"), "params": ["partner_id"]},
+        "set_governing_law": {
+            "label": _l("Set the governing law"),
+            "params": ["country", "reason"],
+        },
         "make_offer": {"label": _l("Make an offer")},
         "post_message": {"label": _l("Send a message"), "params": ["body", "channel", "party"]},
         "write_note": {"label": _l("Write a private note"), "params": ["body"]},
@@ -128,6 +132,12 @@ DISPUTE = {
             "dest": "referred",
             "roles": ["case_manager"],
             "conditions": ["partner_available"],
+        },
+        {
+            "trigger": "set_governing_law",
+            "source": ["filed", "negotiation"],
+            "dest": None,
+            "roles": ["case_manager"],
         },
         # negotiation
         {"trigger": "make_offer", "source": "negotiation", "dest": None, "roles": PARTIES},

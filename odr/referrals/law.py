@@ -64,6 +64,12 @@ def governing_law(facts: LawFacts) -> tuple[str, str]:
     raise AssertionError("the last rule always applies")
 
 
+OVERRIDE = "case_manager_override"
+OVERRIDE_REASON = _l("Set by a case manager; the reason is in the timeline.")
+
+
 def rule_reason(rule_id: str) -> object:
+    if rule_id == OVERRIDE:
+        return OVERRIDE_REASON
     rule = RULES_BY_ID.get(rule_id)
     return rule.reason if rule else rule_id

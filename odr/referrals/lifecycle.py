@@ -12,6 +12,7 @@ from odr.cases.guards import GuardContext, guard
 from odr.cases.services import effect, parameters
 from odr.errors import ValidationError
 from odr.extensions import db
+from odr.referrals.law import OVERRIDE
 from odr.referrals.models import Partner, Referral
 from odr.referrals.services import open_referral, partner_for, referral_event
 from odr.referrals.webhooks import queue_webhook
@@ -107,3 +108,22 @@ def _decline(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
     referral = _open_referral_of(ctx)
     referral.status, referral.decided_at = "declined", clock.now()
     return {"referral": referral.public_id}
+
+
+@parameters("set_governing_law")
+def _check_governing_law(params: dict[str, Any]) -> dict[str, Any]:
+    from odr.validation import FieldReader
+
+    reader = FieldReader()
+    country = reader.country(params, "country", "country")
+    reason = reader.string(params, "reason", "reason", max_length=2000, multiline=True)
+    reader.raise_if_errors()
+    return {"country": country, "reason": reason}
+
+
+@effect("set_governing_law")
+def _set_governing_law(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
+    """A case manager's decision on the law that governs, with the reason in the timeline."""
+    previous = (ctx.case.governing_law, ctx.case.governing_law_rule)
+    ctx.case.governing_law, ctx.case.governing_law_rule = ctx.params["country"], OVERRIDE
+    return {"governing_law": ctx.params["country"], "previous": list(previous)}

@@ -154,7 +154,7 @@ def test_a_case_manager_sees_every_dispute(app, api):
     dispute = lodge(claimant)
     manager = api.as_user(make_user(app, "case_manager"))
     body = manager.get(f"/api/v1/disputes/{dispute['id']}").get_json()
-    assert body["actions"] == []
+    assert body["actions"] == ["set_governing_law"]  # in negotiation, the only thing theirs to do
 
 
 def test_pages_of_disputes_have_no_gaps_or_repeats(app, api):

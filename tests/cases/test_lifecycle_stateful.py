@@ -52,6 +52,7 @@ def _params(action: str) -> dict:
     terms = {"amount": {"amount": "40.00", "currency": "EUR"}, "remedy": "partial_refund"}
     return {
         "reject": {"reason": "out of scope"},
+        "set_governing_law": {"country": "DE", "reason": "the merchant's law was chosen"},
         "escalate": {"reason": "stuck"},
         "withdraw": {"reason": "changed my mind"},
         "reassign": {"reason": "workload"},

@@ -28,6 +28,7 @@ TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     "admit": {"filed": ("case_manager",)},
     "reject": {"filed": ("case_manager",)},
     "refer": {"filed": ("case_manager",)},
+    "set_governing_law": {"filed": ("case_manager",), "negotiation": ("case_manager",)},
     "make_offer": {"negotiation": P},
     "post_message": {
         "negotiation": P,
@@ -82,6 +83,7 @@ TERMS = {
 }
 PARAMS = {
     "reject": {"reason": "out of scope"},
+    "set_governing_law": {"country": "DE", "reason": "the consumer chose German law"},
     "post_message": {"body": "hello"},
     "reassign": {"reason": "workload"},
     "recuse": {"reason": "I know the merchant"},

@@ -153,3 +153,26 @@ def test_a_case_manager_refers_a_screened_filing_and_an_unanswered_referral_come
             sa.select(OutboxMessage.payload).where(OutboxMessage.kind == "webhook")
         ).all()
         assert [k["type"] for k in kinds] == ["referral.created", "referral.expired"]
+
+
+def test_a_case_manager_sets_the_governing_law_with_a_reason_then_refers(app, api):
+    agency(app, "Schlichtung Online")
+    manager = api.as_user(make_user(app, "case_manager"))
+    claimant = api.as_user(make_user(app, "consumer"))
+    flagged = {"amount": "500", "currency": "EUR"}
+    dispute = lodge(claimant, transfer_consent=True, claim__amount=flagged)  # Chinese law
+    assert (dispute["governing_law"], dispute["state"]) == ("CN", "filed")
+    path = f"/api/v1/disputes/{dispute['id']}/actions/set_governing_law"
+    assert claimant.post(path, {"country": "DE", "reason": "x"}).status_code == 403
+    missing = manager.post(path, {"country": "XX"})
+    assert missing.status_code == 422
+    assert set(missing.get_json()["errors"]) == {"country", "reason"}
+    done = manager.post(path, {"country": "de", "reason": "The consumer chose German law."})
+    assert done.status_code == 200
+    body = done.get_json()
+    assert (body["governing_law"], body["governing_law_rule"]) == ("DE", "case_manager_override")
+    events = manager.get(f"/api/v1/disputes/{dispute['id']}/events").get_json()["items"]
+    assert events[-1]["kind"] == "set_governing_law"
+    assert events[-1]["data"]["previous"] == ["CN", "consumer_habitual_residence"]
+    refer = f"/api/v1/disputes/{dispute['id']}/actions/refer"
+    assert manager.post(refer, {}).get_json()["state"] == "referred"
