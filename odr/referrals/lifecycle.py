@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from odr import clock
 from odr.cases.guards import GuardContext, guard
-from odr.cases.services import effect, parameters
+from odr.cases.services import after, effect, parameters
 from odr.errors import ValidationError
 from odr.extensions import db
 from odr.referrals.law import OVERRIDE
@@ -127,3 +127,19 @@ def _set_governing_law(ctx: GuardContext, transition: Transition) -> dict[str, A
     previous = (ctx.case.governing_law, ctx.case.governing_law_rule)
     ctx.case.governing_law, ctx.case.governing_law_rule = ctx.params["country"], OVERRIDE
     return {"governing_law": ctx.params["country"], "previous": list(previous)}
+
+
+@after("withdraw")
+def _withdraw_referral(ctx: GuardContext, data: dict[str, Any]) -> None:
+    """The claimant withdrew while the dispute was with an agency: tell the agency."""
+    referral = db.session.scalar(
+        sa.select(Referral).where(
+            Referral.case_id == ctx.case.id, Referral.status.in_(("pending", "accepted"))
+        )
+    )
+    if referral is None:
+        return
+    referral.status, referral.decided_at = "withdrawn", clock.now()
+    partner = db.session.get(Partner, referral.partner_id)
+    event = referral_event(referral, ctx.case)
+    queue_webhook(partner, "referral.withdrawn", event, case_id=ctx.case.id)

@@ -176,3 +176,22 @@ def test_a_case_manager_sets_the_governing_law_with_a_reason_then_refers(app, ap
     assert events[-1]["data"]["previous"] == ["CN", "consumer_habitual_residence"]
     refer = f"/api/v1/disputes/{dispute['id']}/actions/refer"
     assert manager.post(refer, {}).get_json()["state"] == "referred"
+
+
+def test_the_claimants_withdrawal_withdraws_the_referral_and_tells_the_agency(app, api):
+    agency(app, "Schlichtung Online")
+    claimant = api.as_user(make_user(app, "consumer"))
+    dispute = lodge(claimant, law=GERMAN_LAW, transfer_consent=True)
+    assert dispute["state"] == "referred"
+    done = claimant.post(
+        f"/api/v1/disputes/{dispute['id']}/actions/withdraw", {"reason": "settled directly"}
+    )
+    assert done.status_code == 200 and done.get_json()["state"] == "withdrawn"
+    assert referral_of(app, dispute).status == "withdrawn"
+    with app.app_context():
+        from odr.delivery.models import OutboxMessage
+
+        kinds = db.session.scalars(
+            sa.select(OutboxMessage.payload).where(OutboxMessage.kind == "webhook")
+        ).all()
+        assert [k["type"] for k in kinds] == ["referral.created", "referral.withdrawn"]
