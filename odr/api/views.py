@@ -73,6 +73,14 @@ def _cursor(value: int) -> str:
     return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
 
 
+def _page_response(
+    rows: list[Any], limit: int, to_item: Callable[[Any], Any], key: Callable[[Any], int]
+) -> Response:
+    """A page of a list fetched with one row more than `limit`: the items and the next cursor."""
+    next_cursor = _cursor(key(rows[limit - 1])) if len(rows) > limit else None
+    return jsonify({"items": [to_item(row) for row in rows[:limit]], "next_cursor": next_cursor})
+
+
 def _expected_version() -> int | None:
     """The version named by `If-Match`, if any (`"3"`, `W/"3"` or `3`)."""
     header = request.headers.get("If-Match")
@@ -172,8 +180,7 @@ def list_events(dispute_id: str) -> Response:
         return page
     limit, after = page
     events = cases.list_events(g.api_user, dispute_id, limit=limit + 1, after_seq=after or 0)
-    next_cursor = _cursor(events[limit - 1].seq) if len(events) > limit else None
-    return jsonify({"items": [event_to_api(e) for e in events[:limit]], "next_cursor": next_cursor})
+    return _page_response(events, limit, event_to_api, lambda event: event.seq)
 
 
 def _action_body(allowed: set[str] | frozenset[str] = frozenset()) -> dict[str, Any] | Response:
@@ -311,12 +318,14 @@ def list_evidence(dispute_id: str) -> Response:
         return page
     limit, after = page
     rows, users = evidence.list_evidence(g.api_user, dispute_id, limit=limit + 1, after_id=after)
-    items = [
-        evidence.evidence_to_api(item, users.get(item.uploader_id), _evidence_url(dispute_id, item))
-        for item in rows[:limit]
-    ]
-    next_cursor = _cursor(rows[limit - 1].id) if len(rows) > limit else None
-    return jsonify({"items": items, "next_cursor": next_cursor})
+    return _page_response(
+        rows,
+        limit,
+        lambda item: evidence.evidence_to_api(
+            item, users.get(item.uploader_id), _evidence_url(dispute_id, item)
+        ),
+        lambda item: item.id,
+    )
 
 
 @bp.get("/disputes/<dispute_id>/evidence/<evidence_id>")
@@ -352,12 +361,14 @@ def list_documents(dispute_id: str) -> Response:
     limit, after = page
     rows = documents.list_documents(g.api_user, dispute_id, limit=limit + 1, after_id=after)
     newer = documents.public_ids({row.superseded_by_id for row in rows})
-    items = [
-        documents.document_to_api(row, newer.get(row.superseded_by_id), _document_url(row))
-        for row in rows[:limit]
-    ]
-    next_cursor = _cursor(rows[limit - 1].id) if len(rows) > limit else None
-    return jsonify({"items": items, "next_cursor": next_cursor})
+    return _page_response(
+        rows,
+        limit,
+        lambda row: documents.document_to_api(
+            row, newer.get(row.superseded_by_id), _document_url(row)
+        ),
+        lambda row: row.id,
+    )
 
 
 @bp.get("/documents/<document_id>")
@@ -398,12 +409,12 @@ def list_referrals() -> Response:
         return page
     limit, after = page
     rows = referrals.partner_referrals(g.api_user, limit=limit + 1, after_id=after)
-    items = [
-        referrals.referral_to_api(referral, case, _referral_evidence_url)
-        for referral, case in rows[:limit]
-    ]
-    next_cursor = _cursor(rows[limit - 1][0].id) if len(rows) > limit else None
-    return jsonify({"items": items, "next_cursor": next_cursor})
+    return _page_response(
+        rows,
+        limit,
+        lambda row: referrals.referral_to_api(*row, _referral_evidence_url),
+        lambda row: row[0].id,
+    )
 
 
 @bp.get("/referrals/<referral_id>")
