@@ -143,4 +143,5 @@ def _import_models() -> None:
     import odr.negotiation.models
     import odr.negotiation.services
     import odr.referrals.lifecycle
-    import odr.referrals.models  # noqa: F401
+    import odr.referrals.models
+    import odr.referrals.reports  # noqa: F401

@@ -86,6 +86,8 @@ def init_app(app: Flask) -> None:
         remedy_labels=labels.REMEDY_LABELS,
         flag_labels=labels.FLAG_LABELS,
         foreign_law_notes=labels.FOREIGN_LAW_NOTES,
+        outcome_labels=labels.OUTCOME_LABELS,
+        referral_status_labels=labels.REFERRAL_STATUS_LABELS,
         offer_status_labels=labels.OFFER_STATUS_LABELS,
         party_labels=labels.PARTY_LABELS,
         role_labels=labels.ROLE_LABELS,

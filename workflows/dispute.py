@@ -117,9 +117,14 @@ DISPUTE = {
         "accept_referral": {"label": _l("Accept the referral"), "params": ["partner_reference"]},
         "decline_referral": {"label": _l("Decline the referral"), "params": ["reason"]},
         "expire_referral": {"label": _l("Referral expired"), "system": True},
+        "report_progress": {
+            "label": _l("Report progress"),
+            "params": ["status", "note"],
+        },
         "report_outcome": {
             "label": _l("Report the outcome"),
             "params": ["outcome", "summary", "amount"],
+            "notice": "partner_outcome",
         },
     },
     "transitions": [
@@ -285,6 +290,12 @@ DISPUTE = {
             "roles": ["system"],
         },
         {
+            "trigger": "report_progress",
+            "source": "with_partner",
+            "dest": None,
+            "roles": ["partner"],
+        },
+        {
             "trigger": "report_outcome",
             "source": "with_partner",
             "dest": "resolved",
@@ -333,10 +344,19 @@ DISPUTE = {
             "roles": ["mediator"],
             "conditions": ["mediator_assigned"],
         },
-        # evidence: the parties, wherever they act; the claimant also while screening
+        # evidence: the parties, wherever they act (a partner agency hears of it by webhook); the
+        # claimant also while screening
         {
             "trigger": "add_evidence",
-            "source": ["negotiation", "mediation", "arbitration", "settled", "awarded"],
+            "source": [
+                "negotiation",
+                "mediation",
+                "arbitration",
+                "settled",
+                "awarded",
+                "referred",
+                "with_partner",
+            ],
             "dest": None,
             "roles": PARTIES,
         },

@@ -457,14 +457,53 @@ def openapi_document() -> dict[str, Any]:
     paths["/api/v1/referrals/{referral_id}/evidence/{evidence_id}"] = {
         "get": {**referral_file, "parameters": [referral_id, EVIDENCE_ID]}
     }
-    for step, fields in (("accept", ["partner_reference"]), ("decline", ["reason"])):
+    steps = (
+        ("accept", "Accept a referral", ["partner_reference"]),
+        ("decline", "Decline a referral", ["reason"]),
+        ("updates", "Report progress (`status`: a short code)", ["status", "note"]),
+    )
+    for step, summary, fields in steps:
         body = {"type": "object", "properties": {f: {"type": "string"} for f in fields}}
         paths[f"/api/v1/referrals/{{referral_id}}/{step}"] = {
             "post": {
-                **_op(f"{step.title()} a referral", "200", referral, 403, 404, 409, 422, body=body),
+                **_op(summary, "200", referral, 403, 404, 409, 422, body=body),
                 "parameters": [referral_id, IDEMPOTENCY],
             }
         }
+    outcome = {
+        "type": "object",
+        "required": ["outcome", "summary"],
+        "properties": {
+            "outcome": {"enum": ["settled", "awarded", "unresolved", "withdrawn"]},
+            "summary": {"type": "string", "maxLength": 5000},
+            "amount": _ref("Money"),
+            "document": {
+                "type": "object",
+                "description": "A PDF of at most 10 MB",
+                "required": ["filename", "content_base64"],
+                "properties": {
+                    "filename": {"type": "string"},
+                    "content_base64": {"type": "string", "contentEncoding": "base64"},
+                },
+            },
+        },
+    }
+    paths["/api/v1/referrals/{referral_id}/outcome"] = {
+        "post": {
+            **_op(
+                "Report the outcome; the same report again answers as the first",
+                "200",
+                referral,
+                403,
+                404,
+                409,
+                413,
+                422,
+                body=outcome,
+            ),
+            "parameters": [referral_id, IDEMPOTENCY],
+        }
+    }
     for decision in ("accept", "reject"):
         paths[f"/api/v1/disputes/{{dispute_id}}/offers/{{offer_id}}/{decision}"] = {
             "post": {

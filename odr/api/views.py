@@ -21,10 +21,11 @@ from odr.cases import evidence
 from odr.cases import services as cases
 from odr.cases.schemas import case_to_api, event_to_api, message_to_api, offer_to_api
 from odr.documents import services as documents
-from odr.errors import Conflict, NotFound, ValidationError
+from odr.errors import ValidationError
 from odr.limits import api_caller, limited
 from odr.negotiation import services as negotiation
 from odr.referrals import services as referrals
+from odr.referrals.lifecycle import act_on_referral
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_LIMIT = 100
@@ -100,6 +101,7 @@ def _dispute_response(public_id: str, status: int = 200) -> Response:
         actions=view.actions,
         neutrals=view.users,
         proposal=view.proposal,
+        referral=view.referral,
     )
     response = jsonify(body)
     response.status_code = status
@@ -267,24 +269,33 @@ def post_message(dispute_id: str) -> Response:
     return jsonify(message_to_api(view.messages[-1])), 201
 
 
-def _upload_too_large() -> Response:
-    return problem(413, _("The upload is too large."), errors={"file": evidence.TOO_LARGE})
+def _upload_too_large(field: str = "file") -> Response:
+    return problem(413, _("The upload is too large."), errors={field: evidence.TOO_LARGE})
 
 
-def evidence_upload(view: Callable) -> Callable:
-    """Lets this route's request carry one file of up to 10 MB (the app's limit is lower)."""
+def carries_file(limit: int, field: str) -> Callable[[Callable], Callable]:
+    """Lets this route's request carry one file of up to 10 MB (the app's limit is lower);
+    `limit` is the request's size with it, `field` the field named when it is too large."""
 
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if (request.content_length or 0) > evidence.MAX_UPLOAD_REQUEST:
-            return _upload_too_large()
-        request.max_content_length = evidence.MAX_UPLOAD_REQUEST
-        try:
-            return view(*args, **kwargs)
-        except RequestEntityTooLarge:  # a body sent without a length, found too long
-            return _upload_too_large()
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if (request.content_length or 0) > limit:
+                return _upload_too_large(field)
+            request.max_content_length = limit
+            try:
+                return view(*args, **kwargs)
+            except RequestEntityTooLarge:  # a body sent without a length, found too long
+                return _upload_too_large(field)
 
-    return wrapper
+        return wrapper
+
+    return decorator
+
+
+evidence_upload = carries_file(evidence.MAX_UPLOAD_REQUEST, "file")
+# An outcome's PDF travels base64-encoded in JSON: 4 bytes for every 3, and room for the rest.
+outcome_upload = carries_file(evidence.MAX_FILE_SIZE * 4 // 3 + 64 * 1024, "document")
 
 
 def _evidence_url(dispute_id: str, item: Any) -> str:
@@ -432,18 +443,11 @@ def referral_evidence(referral_id: str, evidence_id: str) -> Response:
 
 
 def _referral_action(referral_id: str, action: str, fields: set[str]) -> Response:
-    referral, case = referrals.find_referral(g.api_user, referral_id)
+    referrals.find_referral(g.api_user, referral_id)  # another agency's: 404 before the body
     body = _action_body(fields)
     if isinstance(body, Response):
         return body
-    seen = referral.status
-    try:
-        cases.fire(case, action, g.api_user, **body)
-    except NotFound:  # decided meanwhile by a concurrent call: the dispute is no longer theirs
-        current, _case = referrals.find_referral(g.api_user, referral_id)
-        if current.status != seen:
-            raise Conflict("state", referral=current.status) from None
-        raise
+    act_on_referral(g.api_user, referral_id, action, body)
     return _referral_response(referral_id)
 
 
@@ -459,3 +463,20 @@ def accept_referral(referral_id: str) -> Response:
 @idempotent
 def decline_referral(referral_id: str) -> Response:
     return _referral_action(referral_id, "decline_referral", {"reason"})
+
+
+@bp.post("/referrals/<referral_id>/updates")
+@token_required
+@idempotent
+def report_progress(referral_id: str) -> Response:
+    return _referral_action(referral_id, "report_progress", {"status", "note"})
+
+
+@bp.post("/referrals/<referral_id>/outcome")
+@token_required
+@outcome_upload
+@idempotent
+def report_outcome(referral_id: str) -> Response:
+    return _referral_action(
+        referral_id, "report_outcome", {"outcome", "summary", "amount", "document"}
+    )

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from odr.accounts.models import User
-from odr.cases.models import CHANNELS, CaseNote, Event, Evidence, Message
+from odr.cases.models import CHANNELS, NOTE_FIELDS, CaseNote, Event, Evidence, Message
 from odr.cases.services import CaseView, view_case
 from odr.extensions import db
 from odr.policy import visible_messages
@@ -187,7 +187,7 @@ def _notes(case_id: int, events: list[Event]) -> dict[int, str]:
     ids = [
         event.data[key]
         for event in events
-        for key in ("reason_id", "note_id")
+        for key in (f"{name}_id" for name in NOTE_FIELDS)
         if isinstance(event.data.get(key), int)
     ]
     rows = db.session.execute(

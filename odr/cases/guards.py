@@ -22,6 +22,8 @@ class GuardContext:
     role: str
     params: dict[str, Any] = field(default_factory=dict)
     loaders: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    # What an effect adds to the notices of the change it makes (a partner's summary...).
+    notice: dict[str, Any] = field(default_factory=dict)
     _loaded: dict[str, Any] = field(default_factory=dict)
 
     def _part(self, name: str, empty: Any) -> Any:

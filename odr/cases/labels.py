@@ -36,6 +36,20 @@ FOREIGN_LAW_NOTES = {
         "The claimant did not agree to a transfer abroad, so the dispute is handled here."
     ),
 }
+REFERRAL_STATUS_LABELS = {
+    "pending": _l("Sent; waiting for the agency to accept"),
+    "accepted": _l("Accepted by the agency"),
+    "declined": _l("Declined by the agency; handled here"),
+    "expired": _l("Not answered in time; handled here"),
+    "withdrawn": _l("Withdrawn by the consumer"),
+    "closed": _l("Closed by the agency"),
+}
+OUTCOME_LABELS = {  # as a partner agency reports them
+    "settled": _l("Settled at the partner agency"),
+    "awarded": _l("Decided by the partner agency"),
+    "unresolved": _l("Not resolved at the partner agency"),
+    "withdrawn": _l("Withdrawn at the partner agency"),
+}
 OFFER_STATUS_LABELS = {
     "open": _l("Open"),
     "accepted": _l("Accepted"),

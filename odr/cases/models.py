@@ -181,8 +181,12 @@ class RespondentLink(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
+# The fields of an action whose free text is kept as a CaseNote; the event holds `<field>_id`.
+NOTE_FIELDS = ("reason", "note", "summary")
+
+
 class CaseNote(db.Model):
-    """Free text given with an action (a reason, a note), kept out of the event chain."""
+    """Free text given with an action (a reason, a note, a summary), kept out of the event chain."""
 
     __tablename__ = "case_notes"
 

@@ -196,6 +196,22 @@ def message_to_api(message: Any) -> dict[str, Any]:
     }
 
 
+def referral_to_api(row: tuple[Any, Any] | None) -> dict[str, Any] | None:
+    """What a party sees of the case's referral: the agency, where it stands, its outcome."""
+    if row is None:
+        return None
+    referral, partner = row
+    return {
+        "id": referral.public_id,
+        "status": referral.status,
+        "partner": {"id": partner.public_id, "name": partner.name},
+        "partner_reference": referral.partner_reference,
+        "outcome": referral.outcome,
+        "created_at": referral.created_at.isoformat(),
+        "closed_at": referral.closed_at.isoformat() if referral.closed_at else None,
+    }
+
+
 def case_to_api(
     case: Case,
     *,
@@ -203,6 +219,7 @@ def case_to_api(
     actions: list[str],
     neutrals: dict[int, Any],
     proposal: Any = None,
+    referral: tuple[Any, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "id": case.public_id,
@@ -239,7 +256,7 @@ def case_to_api(
         "offers": [offer_to_api(offer) for offer in offers],
         "proposal": proposal_to_api(proposal),
         "actions": actions,
-        "referral": None,
+        "referral": referral_to_api(referral),
         "created_at": case.created_at.isoformat(),
     }
 

@@ -18,6 +18,7 @@ from odr.cases.batch import current_batch, read_once
 from odr.cases.events import append_event
 from odr.cases.guards import GuardContext
 from odr.cases.models import (
+    NOTE_FIELDS,
     Case,
     CaseNote,
     Event,
@@ -41,7 +42,7 @@ from odr.policy import (
     visible_messages,
 )
 from odr.referrals.law import LawFacts, governing_law
-from odr.referrals.services import choose_partner, open_referral
+from odr.referrals.services import agency_users, choose_partner, latest_referral, open_referral
 from odr.workflow import Transition, get_workflow
 
 OPEN_STATES = ("filed", "negotiation", "mediation", "arbitration", "referred", "with_partner")
@@ -197,6 +198,7 @@ class CaseView:
     award: Any = None
     evidence: list[Evidence] | None = None
     documents: list[Any] | None = None
+    referral: tuple[Any, Any] | None = None  # the newest referral and its agency
 
 
 def view_case(user: Any, public_id: str, *, with_events: bool = False) -> CaseView:
@@ -207,6 +209,7 @@ def view_case(user: Any, public_id: str, *, with_events: bool = False) -> CaseVi
     ctx = load_context(case, user, role)
     actions = available_actions(get_workflow(case.workflow, case.workflow_version), ctx)
     view = CaseView(case, role, ctx.offers, actions, {}, ctx.proposal)
+    view.referral = latest_referral(case.id)
     ids = {case.mediator_id, case.arbitrator_id}
     if with_events:
         view.events = load_events(case)
@@ -490,7 +493,13 @@ def _fire_locked(case: Case, action: str, actor: User | None, params: dict[str, 
     entered = case.state != before
     if entered:
         case.state_entered_at = clock.now()
-        tell_parties(case, parties=("claimant", "respondent"), kind="state_changed", actor=actor)
+        tell_parties(
+            case,
+            parties=("claimant", "respondent"),
+            kind=workflow.actions[action].get("notice", "state_changed"),
+            actor=actor,
+            shown=ctx.notice,
+        )
         _tell_neutral_of_the_stage_left(case, before, actor)
     case.deadline_at = next_deadline(case, workflow.states[case.state])
     case.version += 1
@@ -553,6 +562,8 @@ def _remind(case: Case, roles: list[str]) -> None:
     for role in ("mediator", "arbitrator"):
         if role in roles and getattr(case, f"{role}_id"):
             recipients.append(db.session.get(User, getattr(case, f"{role}_id")))
+    if "partner" in roles:
+        recipients += agency_users(case)
     for user in recipients:
         queue_mail(
             to=user.email,
@@ -642,10 +653,18 @@ def tell_user(case: Case, user: Any, *, kind: str, **context: Any) -> None:
 
 
 def tell_parties(
-    case: Case, *, parties: tuple[str, ...], kind: str, actor: User | None, **context: Any
+    case: Case,
+    *,
+    parties: tuple[str, ...],
+    kind: str,
+    actor: User | None,
+    shown: dict[str, str] | None = None,
+    **context: Any,
 ) -> None:
     """E-mail each party at the address named in the case, in its language, and leave a notice
-    for each of its accounts; the party the actor acts for is not told of its own doing."""
+    for each of its accounts; the party the actor acts for is not told of its own doing.
+    `shown` holds plain values both the e-mail and the notice show (a partner's summary)."""
+    shown = shown or {}
     accounts = party_account_ids(case)
     for party in parties:
         email, language = getattr(case, f"{party}_email"), getattr(case, f"{party}_language")
@@ -659,8 +678,11 @@ def tell_parties(
             case_id=case.id,
             case=case,
             **context,
+            **shown,
         )
-        notify(user_ids=accounts[party], case_id=case.id, kind=kind, **_notice_params(case))
+        notify(
+            user_ids=accounts[party], case_id=case.id, kind=kind, **_notice_params(case), **shown
+        )
 
 
 def validate_reason(params: dict[str, Any], field: str = "reason", required: bool = False) -> dict:
@@ -708,7 +730,7 @@ def _record_breach(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
 
 def _record_notes(case: Case, actor: User | None, params: dict[str, Any]) -> dict[str, int]:
     ids = {}
-    for field in ("reason", "note"):
+    for field in NOTE_FIELDS:
         if params.get(field):
             note = CaseNote(
                 case_id=case.id, author_id=actor.id if actor else None, body=params[field]

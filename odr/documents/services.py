@@ -72,8 +72,13 @@ def issue_document(
     reader_id: int | None = None,
     supersedes: Document | None = None,
     languages: list[str] | None = None,
+    received: tuple[str, int] | None = None,
 ) -> Document:
-    """A pending document in the caller's transaction (which holds the case for writing)."""
+    """A pending document in the caller's transaction (which holds the case for writing).
+
+    A document received as a file already in storage (`received`: its SHA-256 and size, such as
+    a partner agency's outcome) is ready at once and never rendered.
+    """
     document = Document(
         case_id=case.id,
         kind=kind,
@@ -82,6 +87,9 @@ def issue_document(
         verification_code=new_verification_code(),
         content=content,
     )
+    if received is not None:
+        document.sha256, document.size = received
+        document.status, document.rendered_at = "ready", clock.now()
     db.session.add(document)
     db.session.flush()
     if supersedes is not None:
@@ -93,7 +101,8 @@ def issue_document(
         role="system",
         data={"document": document.public_id, "kind": kind},
     )
-    db.session.info.setdefault("documents_to_render", []).append(document.id)
+    if received is None:
+        db.session.info.setdefault("documents_to_render", []).append(document.id)
     return document
 
 

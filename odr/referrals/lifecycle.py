@@ -9,12 +9,19 @@ from flask_babel import lazy_gettext as _l
 
 from odr import clock
 from odr.cases.guards import GuardContext, guard
-from odr.cases.services import after, effect, parameters
-from odr.errors import ValidationError
+from odr.cases.services import after, effect, fire, parameters
+from odr.errors import Conflict, NotFound, ValidationError
 from odr.extensions import db
 from odr.referrals.law import OVERRIDE
 from odr.referrals.models import Partner, Referral
-from odr.referrals.services import open_referral, partner_for, referral_event
+from odr.referrals.reports import report_outcome, same_outcome_reported
+from odr.referrals.services import (
+    OPEN_REFERRALS,
+    find_referral,
+    open_referral,
+    partner_for,
+    referral_event,
+)
 from odr.referrals.webhooks import queue_webhook
 from odr.workflow import Transition
 
@@ -127,6 +134,33 @@ def _set_governing_law(ctx: GuardContext, transition: Transition) -> dict[str, A
     previous = (ctx.case.governing_law, ctx.case.governing_law_rule)
     ctx.case.governing_law, ctx.case.governing_law_rule = ctx.params["country"], OVERRIDE
     return {"governing_law": ctx.params["country"], "previous": list(previous)}
+
+
+def act_on_referral(
+    user: Any,
+    referral_id: str,
+    action: str,
+    body: dict[str, Any],
+    upload: tuple[str | None, bytes] | None = None,
+) -> Referral:
+    """An agency's action on one of its referrals, from the API or the portal. A call that lost
+    a race, or came after the referral was decided, is a Conflict, unless it repeats the outcome
+    already recorded: then it is answered as the first was, with no second effect."""
+    referral, case = find_referral(user, referral_id)
+    seen = referral.status
+    try:
+        if action == "report_outcome":
+            report_outcome(case, user, body, upload)
+        else:
+            fire(case, action, user, **body)
+    except (NotFound, Conflict):
+        current, _case = find_referral(user, referral_id)
+        if action == "report_outcome" and same_outcome_reported(current, body, upload):
+            return current
+        if current.status != seen or current.status not in OPEN_REFERRALS:
+            raise Conflict("state", referral=current.status) from None
+        raise
+    return referral
 
 
 @after("withdraw")

@@ -61,3 +61,8 @@ class Referral(db.Model):
     transfer: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The agency's final report: its outcome, and a digest of the whole report so that the same
+    # report sent again is recognised (and answered) rather than refused.
+    outcome: Mapped[str | None] = mapped_column(sa.String(20))
+    outcome_digest: Mapped[str | None] = mapped_column(sa.String(64))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from odr import clock
+from odr.accounts.models import User
 from odr.cases.models import Case
 from odr.extensions import db
 from odr.i18n import normalise_language
@@ -95,6 +96,34 @@ def open_referral(case: Case, partner: Partner) -> Referral:
     return referral
 
 
+def latest_referral(case_id: int) -> tuple[Referral, Partner] | None:
+    """The case's newest referral and its agency, if it was ever referred."""
+    row = db.session.execute(
+        sa.select(Referral, Partner)
+        .join(Partner, Partner.id == Referral.partner_id)
+        .where(Referral.case_id == case_id)
+        .order_by(Referral.id.desc())
+        .limit(1)
+    ).first()
+    return tuple(row) if row else None
+
+
+def agency_users(case: Case) -> list[User]:
+    """The active accounts of the agency that holds the case's open referral."""
+    query = (
+        sa.select(User)
+        .join(Referral, Referral.partner_id == User.partner_id)
+        .where(
+            Referral.case_id == case.id,
+            Referral.status.in_(OPEN_REFERRALS),
+            User.role == "partner",
+            User.active,
+        )
+        .order_by(User.id)
+    )
+    return list(db.session.scalars(query))
+
+
 def referral_event(referral: Referral, case: Case) -> dict[str, Any]:
     """What a webhook says of a referral: enough to fetch the package with the API."""
     return {
@@ -161,7 +190,9 @@ def referral_to_api(referral: Referral, case: Case, evidence_url: Any) -> dict[s
         "id": referral.public_id,
         "status": referral.status,
         "partner_reference": referral.partner_reference,
+        "outcome": referral.outcome,
         "created_at": referral.created_at.isoformat(),
+        "closed_at": referral.closed_at.isoformat() if referral.closed_at else None,
         "accept_by": deadline.isoformat() if deadline else None,
         "dispute": {
             "reference": case.reference,

@@ -40,7 +40,18 @@ TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     "write_note": {"mediation": ("mediator",)},
     "add_evidence": {
         "filed": ("claimant",),
-        **{s: P for s in ("negotiation", "mediation", "arbitration", "settled", "awarded")},
+        **{
+            s: P
+            for s in (
+                "negotiation",
+                "mediation",
+                "arbitration",
+                "settled",
+                "awarded",
+                "referred",
+                "with_partner",
+            )
+        },
     },
     "reassign": {"mediation": ("case_manager",), "arbitration": ("case_manager",)},
     "recuse": {"mediation": ("mediator",), "arbitration": ("arbitrator",)},
@@ -62,6 +73,7 @@ TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     "accept_referral": {"referred": ("partner",)},
     "decline_referral": {"referred": ("partner",)},
     "expire_referral": {"referred": ("system",)},
+    "report_progress": {"with_partner": ("partner",)},
     "report_outcome": {"with_partner": ("partner",)},
 }
 # Where a guard refuses in the fixture below (no arbitration consent, no mediation proposal,
