@@ -101,6 +101,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from odr.documents.views import bp as documents_bp
 
     app.register_blueprint(documents_bp)
+    from odr.referrals.views import bp as partner_bp
+
+    app.register_blueprint(partner_bp)
     csrf.exempt(api_bp)
     web.init_app(app)
     app.cli.add_command(odr_cli)

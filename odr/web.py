@@ -88,6 +88,7 @@ def init_app(app: Flask) -> None:
         foreign_law_notes=labels.FOREIGN_LAW_NOTES,
         outcome_labels=labels.OUTCOME_LABELS,
         referral_status_labels=labels.REFERRAL_STATUS_LABELS,
+        portal_status_labels=labels.PORTAL_STATUS_LABELS,
         offer_status_labels=labels.OFFER_STATUS_LABELS,
         party_labels=labels.PARTY_LABELS,
         role_labels=labels.ROLE_LABELS,

@@ -413,6 +413,14 @@ def _welcome(user: User) -> None:
     )
 
 
+def invite_to_choose_password(user: User) -> None:
+    """Send a new account made by someone else (staff, a merchant's staff, a partner agency's
+    desk) the link that sets its password."""
+    with write_transaction(db.session):
+        _welcome(db.session.get(User, user.id))
+    schedule_delivery()
+
+
 def create_staff_account(actor: User, fields: dict[str, Any]) -> User:
     """A case manager creates a mediator, arbitrator or case manager; a welcome link sets the
     password."""
@@ -439,9 +447,7 @@ def create_staff_account(actor: User, fields: dict[str, Any]) -> User:
         conflicts=[x.strip().lower() for x in fields.get("conflicts") or [] if x.strip()],
         verified=False,
     )
-    with write_transaction(db.session):
-        _welcome(db.session.get(User, user.id))
-    schedule_delivery()
+    invite_to_choose_password(user)
     return user
 
 
@@ -459,9 +465,7 @@ def add_merchant_staff(owner: User, fields: dict[str, Any]) -> User:
         merchant_id=owner.id,
         verified=False,
     )
-    with write_transaction(db.session):
-        _welcome(db.session.get(User, user.id))
-    schedule_delivery()
+    invite_to_choose_password(user)
     return user
 
 

@@ -437,8 +437,7 @@ def read_referral(referral_id: str) -> Response:
 @bp.get("/referrals/<referral_id>/evidence/<evidence_id>")
 @token_required
 def referral_evidence(referral_id: str, evidence_id: str) -> Response:
-    _referral, case = referrals.find_referral(g.api_user, referral_id)
-    item, data = evidence.read_evidence(g.api_user, case.public_id, evidence_id)
+    item, data = referrals.referral_evidence(g.api_user, referral_id, evidence_id)
     return evidence.attachment(item, data)
 
 

@@ -44,6 +44,14 @@ REFERRAL_STATUS_LABELS = {
     "withdrawn": _l("Withdrawn by the consumer"),
     "closed": _l("Closed by the agency"),
 }
+PORTAL_STATUS_LABELS = {  # the same statuses, as the agency's own portal words them
+    "pending": _l("Waiting for your answer"),
+    "accepted": _l("Accepted: with you"),
+    "declined": _l("Declined"),
+    "expired": _l("Expired unanswered"),
+    "withdrawn": _l("Withdrawn by the consumer"),
+    "closed": _l("Closed with your outcome"),
+}
 OUTCOME_LABELS = {  # as a partner agency reports them
     "settled": _l("Settled at the partner agency"),
     "awarded": _l("Decided by the partner agency"),

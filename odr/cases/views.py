@@ -48,6 +48,8 @@ bp = Blueprint("cases", __name__)
 
 @bp.get("/")
 def home() -> Any:
+    if current_user.is_authenticated and current_user.role == "partner":
+        return redirect(url_for("partner.referrals"))
     if current_user.is_authenticated:
         return redirect(url_for("cases.my_disputes"))
     return render_template("home.html")

@@ -24,7 +24,12 @@ from flask_babel import lazy_gettext as _l
 
 from odr import clock
 from odr.accounts.models import User
-from odr.accounts.services import create_token, create_user, find_user_by_email
+from odr.accounts.services import (
+    create_token,
+    create_user,
+    find_user_by_email,
+    invite_to_choose_password,
+)
 from odr.db import write_transaction
 from odr.errors import NotFound
 from odr.extensions import db
@@ -124,6 +129,7 @@ def add_partner(
         partner_id=partner.id,
     )
     _token, plain = create_token(user, name=f"partner {name}"[:100])
+    invite_to_choose_password(user)  # for the portal; the API needs only the token
     return partner, user, plain, secret
 
 

@@ -142,15 +142,22 @@ def _require_partner(user: Any) -> None:
 
 
 def partner_referrals(
-    user: Any, *, limit: int = 50, after_id: int | None = None
+    user: Any,
+    *,
+    limit: int = 50,
+    after_id: int | None = None,
+    statuses: tuple[str, ...] | None = None,
 ) -> list[tuple[Referral, Case]]:
-    """The referrals sent to the user's agency, oldest first, a keyset page at a time."""
+    """The referrals sent to the user's agency (of these statuses), oldest first, a keyset page
+    at a time."""
     _require_partner(user)
     query = (
         sa.select(Referral, Case)
         .join(Case, Case.id == Referral.case_id)
         .where(Referral.partner_id == user.partner_id)
     )
+    if statuses is not None:
+        query = query.where(Referral.status.in_(statuses))
     if after_id is not None:
         query = query.where(Referral.id > after_id)
     return [tuple(row) for row in db.session.execute(query.order_by(Referral.id).limit(limit))]
@@ -169,6 +176,14 @@ def find_referral(user: Any, public_id: str) -> tuple[Referral, Case]:
     if row is None:
         raise NotFound()
     return tuple(row)
+
+
+def referral_evidence(user: Any, referral_id: str, evidence_id: str) -> tuple[Any, bytes]:
+    """An evidence file of one of the agency's referrals, and its checked bytes."""
+    from odr.cases.evidence import read_evidence
+
+    _referral, case = find_referral(user, referral_id)
+    return read_evidence(user, case.public_id, evidence_id)
 
 
 def referral_to_api(referral: Referral, case: Case, evidence_url: Any) -> dict[str, Any]:
