@@ -90,6 +90,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    from odr.referrals.admin import bp as partner_admin_bp
+
+    app.register_blueprint(partner_admin_bp)
     from odr.delivery.views import bp as notices_bp
 
     app.register_blueprint(notices_bp)

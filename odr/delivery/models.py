@@ -20,6 +20,7 @@ class OutboxMessage(db.Model):
     __table_args__ = (
         sa.CheckConstraint(sa.column("kind").in_(OUTBOX_KINDS), name="kind_known"),
         sa.Index("ix_outbox_due", "delivered_at", "dead_at", "next_attempt_at"),
+        sa.Index("ix_outbox_dead", "dead_at"),  # the few given up, for the case managers' page
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

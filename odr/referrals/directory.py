@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import ipaddress
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,7 +35,8 @@ from odr.db import write_transaction
 from odr.errors import NotFound
 from odr.extensions import db
 from odr.i18n import canonical_language
-from odr.referrals.models import Partner, PartnerSecret
+from odr.referrals.models import Partner, PartnerSecret, Referral
+from odr.referrals.services import OPEN_REFERRALS
 from odr.validation import COUNTRIES, FieldReader
 
 ROTATION_GRACE = timedelta(hours=24)
@@ -105,7 +107,8 @@ def add_partner(
         reader.fail("languages", _l("Give language codes, such as de,en."))
     if name and db.session.scalar(sa.select(Partner.id).where(Partner.name == name)):
         reader.fail("name", _l("A partner agency with this name exists already."))
-    if find_user_by_email(user_email.strip().lower()):
+    email = reader.email({"email": user_email}, "email", "email")
+    if email and find_user_by_email(email):
         reader.fail("email", _l("An account with this e-mail address already exists."))
     reader.raise_if_errors()
     secret = new_signing_secret()
@@ -121,7 +124,7 @@ def add_partner(
             )
         )
     user = create_user(
-        email=user_email,
+        email=email,
         name=name,
         role="partner",
         country=codes[0],
@@ -181,3 +184,46 @@ def signing_secrets(partner: Partner) -> list[str]:
         .order_by(PartnerSecret.id.desc())
     )
     return [_fernet().decrypt(row.encrypted.encode()).decode() for row in rows]
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    partner: Partner
+    open_referrals: int
+    signing_secrets: int  # the secrets that sign now
+    grace_until: datetime | None  # a rotation is running: the previous secret signs until then
+
+
+def partner_directory() -> list[DirectoryEntry]:
+    """Every agency with its backlog and its signing secrets, in three queries."""
+    partners = list_partners()
+    backlog = dict(
+        db.session.execute(
+            sa.select(Referral.partner_id, sa.func.count())
+            .where(Referral.status.in_(OPEN_REFERRALS))
+            .group_by(Referral.partner_id)
+        ).all()
+    )
+    now = clock.now()
+    secrets = {
+        partner_id: (count, until)
+        for partner_id, count, until in db.session.execute(
+            sa.select(
+                PartnerSecret.partner_id, sa.func.count(), sa.func.max(PartnerSecret.retires_at)
+            )
+            .where(sa.or_(PartnerSecret.retires_at.is_(None), PartnerSecret.retires_at > now))
+            .group_by(PartnerSecret.partner_id)
+        )
+    }
+    return [
+        DirectoryEntry(p, backlog.get(p.id, 0), *secrets.get(p.id, (0, None))) for p in partners
+    ]
+
+
+def grace_until(partner_id: int) -> datetime | None:
+    """Until when the secrets before the newest keep signing, if a rotation is running."""
+    return db.session.scalar(
+        sa.select(sa.func.max(PartnerSecret.retires_at)).where(
+            PartnerSecret.partner_id == partner_id, PartnerSecret.retires_at > clock.now()
+        )
+    )

@@ -49,6 +49,7 @@ class Referral(db.Model):
     __table_args__ = (
         sa.CheckConstraint(sa.column("status").in_(REFERRAL_STATUSES), name="status_known"),
         sa.Index("ix_referrals_partner_id_id", "partner_id", "id"),
+        sa.Index("ix_referrals_partner_id_status", "partner_id", "status"),  # backlogs
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -19,6 +19,7 @@ import secrets
 import socket
 import ssl
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -260,3 +261,41 @@ def retry_dead_webhook(message_id: int) -> None:
     if revived.rowcount != 1:
         raise NotFound(f"no dead webhook message {message_id}")
     schedule_delivery()
+
+
+@dataclass(frozen=True)
+class DeadWebhook:
+    id: int
+    agency: str  # the agency's name, or the destination if the agency is gone from the directory
+    event: str | None
+    webhook_id: str
+    attempts: int
+    last_error: str | None
+    dead_at: datetime
+    reference: str | None  # the dispute it reports on, if any
+    dispute_id: str | None
+
+
+def dead_webhooks(*, before: int | None, limit: int) -> list[DeadWebhook]:
+    """Dead webhook messages, newest first, with their agency and dispute: one query a page."""
+    query = (
+        sa.select(
+            OutboxMessage.id,
+            sa.func.coalesce(Partner.name, OutboxMessage.destination),
+            OutboxMessage.payload["type"].as_string(),
+            OutboxMessage.idempotency_key,
+            OutboxMessage.attempts,
+            OutboxMessage.last_error,
+            OutboxMessage.dead_at,
+            Case.reference,
+            Case.public_id,
+        )
+        .outerjoin(Partner, Partner.public_id == OutboxMessage.destination)
+        .outerjoin(Case, Case.id == OutboxMessage.case_id)
+        .where(OutboxMessage.kind == "webhook", OutboxMessage.dead_at.is_not(None))
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(OutboxMessage.id < before)
+    return [DeadWebhook(*row) for row in db.session.execute(query)]

@@ -167,3 +167,9 @@ def test_a_consumer_cannot_use_the_portal_forms(app, dispute, make_web):
         consumer.post(referral_path(dispute, "accept"), {"partner_reference": "x"}).status_code
         == 404
     )
+
+
+def test_the_dispute_page_sends_the_agency_to_its_portal(app, desk, dispute):
+    page = text(desk.get(f"/disputes/{dispute.id}"))
+    assert f'href="/partner/referrals/{dispute.referral}"' in page
+    assert "/actions/accept_referral" not in page  # answered in the portal, with its fields
