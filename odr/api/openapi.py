@@ -194,7 +194,11 @@ def _schemas() -> dict[str, Any]:
                 "offers": {"type": "array", "items": _ref("Offer")},
                 "proposal": {"type": ["object", "null"]},
                 "actions": {"type": "array", "items": string},
-                "referral": {"type": ["object", "null"]},
+                "referral": {
+                    "type": ["object", "null"],
+                    "description": "The newest referral: id, status, partner {id, name}, "
+                    "partner_reference, outcome, created_at, closed_at",
+                },
                 "created_at": {"type": "string", "format": "date-time"},
             },
         },

@@ -35,6 +35,10 @@ FOREIGN_LAW_NOTES = {
     "no_transfer_consent": _l(
         "The claimant did not agree to a transfer abroad, so the dispute is handled here."
     ),
+    "referral_declined": _l("The partner agency declined the dispute, so it is handled here."),
+    "referral_expired": _l(
+        "The partner agency did not answer within 5 days, so the dispute is handled here."
+    ),
 }
 REFERRAL_STATUS_LABELS = {
     "pending": _l("Sent; waiting for the agency to accept"),

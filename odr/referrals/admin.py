@@ -21,6 +21,7 @@ from odr.referrals.directory import (
     find_partner,
     grace_until,
     partner_directory,
+    replace_api_token,
     rotate_secret,
 )
 from odr.referrals.webhooks import dead_webhooks, retry_dead_webhook
@@ -107,6 +108,13 @@ def rotate(public_id: str) -> Any:
     partner = find_partner(public_id)
     secret = rotate_secret(partner)
     return _show_once(partner=partner, secret=secret, previous_until=grace_until(partner.id))
+
+
+@bp.post("/partners/<public_id>/token")
+@case_manager_required
+def replace_token(public_id: str) -> Any:
+    user, token = replace_api_token(find_partner(public_id))
+    return _show_once(partner=find_partner(public_id), user_email=user.email, token=token)
 
 
 @bp.get("/webhooks")

@@ -24,7 +24,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from odr import clock
-from odr.accounts.models import User
+from odr.accounts.models import ApiToken, User
 from odr.accounts.services import (
     create_token,
     create_user,
@@ -192,10 +192,11 @@ class DirectoryEntry:
     open_referrals: int
     signing_secrets: int  # the secrets that sign now
     grace_until: datetime | None  # a rotation is running: the previous secret signs until then
+    api_tokens: int  # the tokens of the agency's accounts that work now
 
 
 def partner_directory() -> list[DirectoryEntry]:
-    """Every agency with its backlog and its signing secrets, in three queries."""
+    """Every agency with its backlog, its signing secrets and its API tokens, in four queries."""
     partners = list_partners()
     backlog = dict(
         db.session.execute(
@@ -215,9 +216,48 @@ def partner_directory() -> list[DirectoryEntry]:
             .group_by(PartnerSecret.partner_id)
         )
     }
+    tokens = dict(
+        db.session.execute(
+            sa.select(User.partner_id, sa.func.count())
+            .join(ApiToken, ApiToken.user_id == User.id)
+            .where(User.partner_id.is_not(None), _working_token(now))
+            .group_by(User.partner_id)
+        ).all()
+    )
     return [
-        DirectoryEntry(p, backlog.get(p.id, 0), *secrets.get(p.id, (0, None))) for p in partners
+        DirectoryEntry(p, backlog.get(p.id, 0), *secrets.get(p.id, (0, None)), tokens.get(p.id, 0))
+        for p in partners
     ]
+
+
+def _working_token(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        ApiToken.revoked_at.is_(None),
+        sa.or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+    )
+
+
+def replace_api_token(partner: Partner) -> tuple[User, str]:
+    """A new API token for the agency's first account, shown once; every earlier token of the
+    agency's accounts stops working (a lost token may be in anyone's hands)."""
+    user = db.session.scalar(
+        sa.select(User).where(User.partner_id == partner.id).order_by(User.id).limit(1)
+    )
+    if user is None:
+        raise NotFound(f"the partner agency {partner.name} has no account")
+    token, plain = create_token(user, name=f"partner {partner.name}"[:100])
+    accounts = sa.select(User.id).where(User.partner_id == partner.id)
+    with write_transaction(db.session):
+        db.session.execute(
+            sa.update(ApiToken)
+            .where(
+                ApiToken.user_id.in_(accounts),
+                ApiToken.id != token.id,
+                ApiToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=clock.now())
+        )
+    return user, plain
 
 
 def grace_until(partner_id: int) -> datetime | None:

@@ -70,7 +70,7 @@ def _expire(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
     partner = db.session.get(Partner, referral.partner_id)
     event = referral_event(referral, ctx.case)
     queue_webhook(partner, "referral.expired", event, case_id=ctx.case.id)
-    return {"referral": referral.public_id}
+    return {"referral": referral.public_id, "foreign_law_note": "referral_expired"}
 
 
 def _open_referral_of(ctx: GuardContext) -> Referral:
@@ -114,7 +114,7 @@ def _accept(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
 def _decline(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
     referral = _open_referral_of(ctx)
     referral.status, referral.decided_at = "declined", clock.now()
-    return {"referral": referral.public_id}
+    return {"referral": referral.public_id, "foreign_law_note": "referral_declined"}
 
 
 @parameters("set_governing_law")

@@ -221,6 +221,39 @@ def test_rotating_shows_a_new_secret_and_both_sign_during_the_grace(app, web, ma
     assert "Rotation running" in text(web.get("/admin/partners"))
 
 
+def test_replacing_the_api_token_shows_a_new_one_and_stops_the_old(app, web, manager):
+    slug = "schlichtungsstelle-online"
+    with app.app_context():
+        partner, _user, old, _secret = add_partner(
+            name="Schlichtungsstelle Online",
+            countries=["DE"],
+            languages=["de"],
+            webhook_url=f"https://{slug}.example/hooks",
+            legal_basis="Art. 6(1)(a) GDPR: the consumer's consent.",
+            user_email=f"desk@{slug}.example",
+        )
+        public_id = partner.public_id
+    client = app.test_client()
+
+    def status(token: str) -> int:
+        headers = {"Authorization": f"Bearer {token}"}
+        return client.get("/api/v1/referrals", headers=headers).status_code
+
+    assert status(old) == 200
+    web.get("/admin/partners")
+
+    replaced = web.post(f"/admin/partners/{public_id}/token")
+
+    assert replaced.status_code == 200 and replaced.headers["Cache-Control"] == "no-store"
+    page = text(replaced)
+    [new] = TOKEN.findall(page)
+    assert new != old and "shown only this once" in page and not SECRET.findall(page)
+    assert (status(new), status(old)) == (200, 401)
+    directory = web.get("/admin/partners").get_data(as_text=True)
+    assert new not in directory
+    assert re.search(r'data-label="API tokens">1<', directory)
+
+
 # ---- dead webhooks ------------------------------------------------------------------------------
 
 

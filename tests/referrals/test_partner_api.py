@@ -69,6 +69,9 @@ def test_a_decline_sends_the_dispute_home(app, api):
     assert declined.status_code == 200 and declined.get_json()["status"] == "declined"
     state = claimant.get(f"/api/v1/disputes/{dispute['id']}").get_json()["state"]
     assert state == "negotiation"
+    events = claimant.get(f"/api/v1/disputes/{dispute['id']}/events").get_json()["items"]
+    declined_event = next(e for e in events if e["kind"] == "decline_referral")
+    assert declined_event["data"]["foreign_law_note"] == "referral_declined"
     assert agency.get(f"/api/v1/disputes/{dispute['id']}").status_code == 404  # no longer theirs
 
 

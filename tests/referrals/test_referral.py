@@ -146,6 +146,8 @@ def test_a_case_manager_refers_a_screened_filing_and_an_unanswered_referral_come
         assert sweep()["timeouts"] >= 1
     assert manager.get(f"/api/v1/disputes/{consented['id']}").get_json()["state"] == "negotiation"
     assert referral_of(app, consented).status == "expired"
+    events = manager.get(f"/api/v1/disputes/{consented['id']}/events").get_json()["items"]
+    assert events[-1]["data"]["foreign_law_note"] == "referral_expired"
     with app.app_context():
         from odr.delivery.models import OutboxMessage
 
