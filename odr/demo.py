@@ -41,8 +41,29 @@ def seed_demo() -> list[dict[str, Any]]:
             languages=["en", "zh_Hans"] if role in ("mediator", "arbitrator") else None,
         )
         created.append({"role": role, "email": email, "password": DEMO_PASSWORD})
+    created.append(_demo_partner())
     _demo_disputes()
     return created
+
+
+def _demo_partner() -> dict[str, Any]:
+    """A partner agency for German law, its desk able to log in to the portal."""
+    from odr.accounts.services import hash_password
+    from odr.db import write_transaction
+    from odr.extensions import db
+    from odr.referrals.directory import add_partner
+
+    _partner, user, _token, _secret = add_partner(
+        name="Schlichtungsstelle Demo",
+        countries=["DE", "AT"],
+        languages=["de", "en"],
+        webhook_url="https://partner.example/odr/webhooks",
+        legal_basis="GDPR art. 49(1)(a): the consumer's explicit consent to the transfer",
+        user_email="partner@demo.odr",
+    )
+    with write_transaction(db.session):
+        db.session.get(type(user), user.id).password_hash = hash_password(DEMO_PASSWORD)
+    return {"role": "partner", "email": user.email, "password": DEMO_PASSWORD}
 
 
 def _demo_disputes() -> None:
@@ -112,6 +133,34 @@ def _demo_disputes() -> None:
                 "amount": {"amount": "899", "currency": "CNY"},
             },
             "language": "zh_Hant",
+            "transfer_consent": True,
+        },
+    )
+    lodge_dispute(  # the consumer chose German law: referred to the demo partner agency
+        filer=find_user_by_email("consumer@demo.odr"),
+        body={
+            "respondent": {
+                "name": "Rheinland Electronics GmbH",
+                "email": "merchant@demo.odr",
+                "country": "DE",
+                "language": "en",
+                "website": "https://rheinland-electronics.example",
+            },
+            "order": {
+                "platform": "ShopWorld",
+                "reference": "SW-2026-90417",
+                "ordered_on": (ordered + timedelta(days=12)).isoformat(),
+                "total": {"amount": "249.00", "currency": "EUR"},
+                "items": [{"description": "Espresso machine", "quantity": 1}],
+            },
+            "claim": {
+                "category": "not_as_described",
+                "description": "收到的咖啡机不是页面上描述的型号。Not the model described.",
+                "remedy": "return_and_refund",
+                "amount": {"amount": "249.00", "currency": "EUR"},
+            },
+            "law": {"consumer_chose_merchant_law": True},
+            "language": "zh_Hans",
             "transfer_consent": True,
         },
     )

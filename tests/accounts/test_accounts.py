@@ -8,6 +8,8 @@ import re
 import sqlalchemy as sa
 
 from odr.accounts.models import ApiToken, User
+from odr.cases.models import Case
+from odr.demo import DEMO_PASSWORD
 from odr.extensions import db
 from tests.factories import PASSWORD, make_user, token_for
 
@@ -155,6 +157,10 @@ def test_seed_demo_creates_accounts_once(app):
     assert first.exit_code == 0, first.stderr
     accounts = json.loads(first.stdout)["accounts"]
     assert {a["role"] for a in accounts} >= {"consumer", "merchant", "mediator", "case_manager"}
+    assert {"role": "partner", "email": "partner@demo.odr", "password": DEMO_PASSWORD} in accounts
+    with app.app_context():
+        states = db.session.scalars(sa.select(Case.state).order_by(Case.id)).all()
+    assert "referred" in states  # the demo agency has a referral waiting in its portal
     second = _cli(app, "seed-demo", "--json")
     assert json.loads(second.stdout) == {"accounts": []}
     web = app.test_client()
