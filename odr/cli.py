@@ -266,6 +266,28 @@ def partner_disable_command(partner_id: str, reason: str, as_json: bool) -> None
     _report(as_json, {"id": partner.public_id, "active": False}, f"disabled {partner.name}")
 
 
+@partner_cli.command("enable")
+@click.argument("partner_id")
+@click.option("--webhook-url", default=None, help="A new webhook address, if it changed.")
+@click.option("--json", "as_json", is_flag=True)
+def partner_enable_command(partner_id: str, webhook_url: str | None, as_json: bool) -> None:
+    """Take a disabled agency back (after a 410, at a new webhook address)."""
+    from odr.errors import NotFound, ValidationError
+    from odr.referrals.directory import enable_partner, find_partner
+
+    try:
+        partner = find_partner(partner_id)
+        enable_partner(partner, webhook_url)
+    except NotFound as error:
+        click.echo(f"error: partner: {error}", err=True)
+        sys.exit(2)
+    except ValidationError as error:
+        for field, message in error.errors.items():
+            click.echo(f"error: {field}: {message}", err=True)
+        sys.exit(2)
+    _report(as_json, {"id": partner.public_id, "active": True}, f"enabled {partner.name}")
+
+
 @partner_cli.command("rotate-secret")
 @click.argument("partner_id")
 @click.option("--json", "as_json", is_flag=True)

@@ -18,6 +18,7 @@ from odr.errors import NotFound, ValidationError
 from odr.referrals.directory import (
     add_partner,
     disable_partner,
+    enable_partner,
     find_partner,
     grace_until,
     partner_directory,
@@ -99,6 +100,18 @@ def disable(public_id: str) -> Any:
             name=partner.name,
         )
     )
+    return redirect(url_for("partner_admin.partners"), 303)
+
+
+@bp.post("/partners/<public_id>/enable")
+@case_manager_required
+def enable(public_id: str) -> Any:
+    partner = find_partner(public_id)
+    try:
+        enable_partner(partner, request.form.get("webhook_url", "").strip() or None)
+    except ValidationError as error:
+        return _directory_page({partner.public_id: error.errors["webhook_url"]}, 422)
+    flash(_("%(name)s receives referrals and webhooks again.", name=partner.name))
     return redirect(url_for("partner_admin.partners"), 303)
 
 

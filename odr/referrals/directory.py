@@ -156,6 +156,24 @@ def disable_partner(partner: Partner, reason: str) -> None:
         partner.active, partner.disabled_reason = False, reason[:500]
 
 
+def enable_partner(partner: Partner, webhook_url: str | None = None) -> None:
+    """Take a disabled agency back, at its old webhook address or a new one. Webhooks that went
+    dead meanwhile stay dead until a case manager retries them."""
+    url = None
+    if webhook_url:
+        reader = FieldReader()
+        url = reader.string(
+            {"webhook_url": webhook_url}, "webhook_url", "webhook_url", max_length=500
+        )
+        check_webhook_url(reader, url, "webhook_url")
+        reader.raise_if_errors()
+    with write_transaction(db.session):
+        partner = db.session.merge(partner)
+        partner.active, partner.disabled_reason = True, None
+        if url:
+            partner.webhook_url = url
+
+
 def rotate_secret(partner: Partner, grace: timedelta = ROTATION_GRACE) -> str:
     """A new signing secret; the ones before it keep signing until the grace period ends."""
     secret = new_signing_secret()

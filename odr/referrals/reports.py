@@ -44,7 +44,7 @@ from odr.documents.storage import get_storage, sha256_of
 from odr.errors import ValidationError
 from odr.extensions import db
 from odr.referrals.models import Partner, Referral
-from odr.referrals.services import OPEN_REFERRALS, referral_event
+from odr.referrals.services import OPEN_REFERRALS, referral_event, referral_url
 from odr.referrals.webhooks import queue_webhook
 from odr.validation import FieldReader
 from odr.workflow import Transition
@@ -245,7 +245,7 @@ def _tell_the_agency_of_new_evidence(ctx: GuardContext, data: dict[str, Any]) ->
     if referral is None:
         return
     partner = db.session.get(Partner, referral.partner_id)
-    url = f"/api/v1/referrals/{referral.public_id}/evidence/{data['evidence']}"
+    url = referral_url(referral.public_id, "evidence", data["evidence"])
     event = referral_event(referral, ctx.case) | {
         "evidence": {
             "id": data["evidence"],

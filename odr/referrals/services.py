@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from odr import clock
 from odr.accounts.models import User
@@ -130,8 +131,13 @@ def referral_event(referral: Referral, case: Case) -> dict[str, Any]:
         "referral": referral.public_id,
         "reference": case.reference,
         "status": referral.status,
-        "url": f"/api/v1/referrals/{referral.public_id}",
+        "url": referral_url(referral.public_id),
     }
+
+
+def referral_url(referral_id: str, *rest: str) -> str:
+    """The absolute API address of a referral (or of something under it), for webhooks."""
+    return "/".join((current_app.config["BASE_URL"], "api/v1/referrals", referral_id, *rest))
 
 
 def _require_partner(user: Any) -> None:
@@ -187,7 +193,10 @@ def referral_evidence(user: Any, referral_id: str, evidence_id: str) -> tuple[An
 
 
 def referral_to_api(referral: Referral, case: Case, evidence_url: Any) -> dict[str, Any]:
-    """The referral and its package: what the agency needs to take the dispute on."""
+    """The referral and its package: what the agency needs to take the dispute on. Once the
+    referral is no longer open (declined, expired, withdrawn, closed) the agency keeps its record
+    of it (status, references, the transfer record) but no longer reads the parties' data or how
+    the dispute goes on at home."""
     from odr.cases.models import Evidence
     from odr.cases.services import load_offers
     from odr.money import to_api
@@ -201,7 +210,7 @@ def referral_to_api(referral: Referral, case: Case, evidence_url: Any) -> dict[s
     deadline = (
         case.deadline_at if referral.status == "pending" and case.state == "referred" else None
     )
-    return {
+    record = {
         "id": referral.public_id,
         "status": referral.status,
         "partner_reference": referral.partner_reference,
@@ -209,6 +218,11 @@ def referral_to_api(referral: Referral, case: Case, evidence_url: Any) -> dict[s
         "created_at": referral.created_at.isoformat(),
         "closed_at": referral.closed_at.isoformat() if referral.closed_at else None,
         "accept_by": deadline.isoformat() if deadline else None,
+        "transfer": referral.transfer,
+    }
+    if referral.status not in OPEN_REFERRALS:
+        return record | {"dispute": {"reference": case.reference}}
+    return record | {
         "dispute": {
             "reference": case.reference,
             "state": case.state,
@@ -249,10 +263,10 @@ def referral_to_api(referral: Referral, case: Case, evidence_url: Any) -> dict[s
                     "filename": e.filename,
                     "size": e.size,
                     "sha256": e.sha256,
+                    "media_type": e.media_type,
                     "url": evidence_url(referral, e),
                 }
                 for e in evidence
             ],
         },
-        "transfer": referral.transfer,
     }

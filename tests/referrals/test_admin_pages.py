@@ -19,6 +19,7 @@ from odr.extensions import db
 from odr.referrals.directory import (
     ROTATION_GRACE,
     add_partner,
+    disable_partner,
     find_partner,
     rotate_secret,
     signing_secrets,
@@ -191,6 +192,27 @@ def test_disabling_an_agency_needs_a_reason_and_marks_it_inactive(app, web, mana
     page = text(web.get("/admin/partners"))
     assert "Schlichtungsstelle Online is disabled" in page
     assert "Status disabled: The agency closed its ODR service." in page
+
+
+def test_a_disabled_agency_is_enabled_again_from_the_directory(app, web, manager):
+    partner = agency(app)
+    with app.app_context():
+        disable_partner(find_partner(partner.public_id), "the endpoint answered 410")
+    web.get("/admin/partners")
+    path = f"/admin/partners/{partner.public_id}/enable"
+
+    refused = web.post(path, {"webhook_url": "https://10.0.0.7/hooks"})
+    assert refused.status_code == 422
+    assert f'id="webhook-{partner.public_id}-error"' in refused.get_data(as_text=True)
+    with app.app_context():
+        assert not find_partner(partner.public_id).active
+
+    enabled = web.post(path, {"webhook_url": ""})  # back at its old address
+    assert enabled.status_code == 303
+    with app.app_context():
+        stored = find_partner(partner.public_id)
+        assert (stored.active, stored.webhook_url) == (True, partner.webhook_url)
+    assert "receives referrals and webhooks again" in text(web.get("/admin/partners"))
 
 
 def test_rotating_shows_a_new_secret_and_both_sign_during_the_grace(app, web, manager):

@@ -102,3 +102,18 @@ def test_disabling_an_agency_keeps_it_listed_as_disabled(app):
     assert listed["active"] is False
     unknown = _cli(app, "disable", "no-such-agency", "--reason", "x")
     assert unknown.exit_code == 2 and "partner" in unknown.stderr
+
+
+def test_a_disabled_agency_is_enabled_again_at_a_new_checked_address(app):
+    first = json.loads(_cli(app, "add", *AGENCY, "--json").stdout)
+    _cli(app, "disable", first["id"], "--reason", "the endpoint answered 410")
+    refused = _cli(app, "enable", first["id"], "--webhook-url", "http://odr.partner.example/new")
+    assert refused.exit_code == 2 and "webhook_url" in refused.stderr
+    with app.app_context():
+        assert find_partner(first["id"]).active is False  # nothing half-done
+    enabled = _cli(app, "enable", first["id"], "--webhook-url", "https://odr.partner.example/v2")
+    assert enabled.exit_code == 0, enabled.stderr
+    with app.app_context():
+        partner = find_partner(first["id"])
+        assert (partner.active, partner.disabled_reason) == (True, None)
+        assert partner.webhook_url == "https://odr.partner.example/v2"

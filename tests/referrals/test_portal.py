@@ -142,6 +142,9 @@ def test_progress_and_a_pdf_outcome_from_the_portal(app, desk, dispute):
         assert (stored.status, stored.size) == ("ready", len(decision))
     listing = text(desk.get("/partner/referrals?show=all"))
     assert "Closed with your outcome" in listing
+    closed = text(desk.get(referral_path(dispute)))
+    assert "no longer open" in closed and "Transfer record" in closed
+    assert dispute.users["claimant"].email not in closed and "receipt.pdf" not in closed
 
 
 def test_an_outcome_that_is_not_a_pdf_is_refused_naming_the_file(app, desk, dispute):
