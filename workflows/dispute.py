@@ -83,6 +83,10 @@ DISPUTE = {
         "admit": {"label": _l("Admit")},
         "reject": {"label": _l("Reject"), "params": ["reason"]},
         "refer": {"label": _l("Refer to a partner agency"), "params": ["partner_id"]},
+        "reroute": {
+            "label": _l("Send to another partner agency"),
+            "params": ["partner_id", "reason"],
+        },
         "set_governing_law": {
             "label": _l("Set the governing law"),
             "params": ["country", "reason"],
@@ -133,10 +137,17 @@ DISPUTE = {
         {"trigger": "reject", "source": "filed", "dest": "rejected", "roles": ["case_manager"]},
         {
             "trigger": "refer",
-            "source": "filed",
+            "source": ["filed", "negotiation"],
             "dest": "referred",
             "roles": ["case_manager"],
             "conditions": ["partner_available"],
+        },
+        {
+            "trigger": "reroute",
+            "source": "referred",
+            "dest": None,
+            "roles": ["case_manager"],
+            "conditions": ["other_partner_available"],
         },
         {
             "trigger": "set_governing_law",

@@ -53,7 +53,7 @@ PORTAL_STATUS_LABELS = {  # the same statuses, as the agency's own portal words 
     "accepted": _l("Accepted: with you"),
     "declined": _l("Declined"),
     "expired": _l("Expired unanswered"),
-    "withdrawn": _l("Withdrawn by the consumer"),
+    "withdrawn": _l("Withdrawn: no longer yours to handle"),
     "closed": _l("Closed with your outcome"),
 }
 OUTCOME_LABELS = {  # as a partner agency reports them

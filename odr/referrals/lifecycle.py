@@ -26,14 +26,22 @@ from odr.referrals.webhooks import queue_webhook
 from odr.workflow import Transition
 
 
-def _named_partner(ctx: GuardContext) -> Partner | None:
+def _named_partner(ctx: GuardContext, exclude: frozenset[int] = frozenset()) -> Partner | None:
     named = ctx.params.get("partner_id")
     if not named:
-        return partner_for(ctx.case)
+        return partner_for(ctx.case, exclude)
     partner = db.session.scalar(sa.select(Partner).where(Partner.public_id == named))
     if partner is None or not partner.active or ctx.case.governing_law not in partner.countries:
         return None
-    return partner
+    return None if partner.id in exclude else partner
+
+
+def _pending_referral(case_id: int) -> Referral | None:
+    return db.session.scalar(
+        sa.select(Referral)
+        .where(Referral.case_id == case_id, Referral.status == "pending")
+        .order_by(Referral.id.desc())
+    )
 
 
 @guard("partner_available")
@@ -42,12 +50,31 @@ def partner_available(ctx: GuardContext) -> bool:
     return bool(ctx.case.transfer_consent) and _named_partner(ctx) is not None
 
 
-@parameters("refer")
-def _check_refer(params: dict[str, Any]) -> dict[str, Any]:
+@guard("other_partner_available")
+def other_partner_available(ctx: GuardContext) -> bool:
+    """Another active agency than the one holding the pending referral covers the law."""
+    current = _pending_referral(ctx.case.id)
+    exclude = frozenset({current.partner_id}) if current else frozenset()
+    return bool(ctx.case.transfer_consent) and _named_partner(ctx, exclude) is not None
+
+
+def _partner_id_param(params: dict[str, Any]) -> str | None:
     named = params.get("partner_id")
     if named is not None and not isinstance(named, str):
         raise ValidationError({"partner_id": _l("Choose a partner agency from the directory.")})
-    return {"partner_id": named or None}
+    return named or None
+
+
+@parameters("refer")
+def _check_refer(params: dict[str, Any]) -> dict[str, Any]:
+    return {"partner_id": _partner_id_param(params)}
+
+
+@parameters("reroute")
+def _check_reroute(params: dict[str, Any]) -> dict[str, Any]:
+    from odr.cases.services import validate_reason
+
+    return validate_reason({**params, "partner_id": _partner_id_param(params)}, required=True)
 
 
 @effect("refer")
@@ -57,13 +84,28 @@ def _refer(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
     return {"referral": referral.public_id, "partner": partner.public_id}
 
 
+@effect("reroute")
+def _reroute(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
+    """The pending referral is withdrawn from its agency and sent to another, whose 5 days to
+    answer start now."""
+    previous = _pending_referral(ctx.case.id)
+    previous.status, previous.decided_at = "withdrawn", clock.now()
+    old_partner = db.session.get(Partner, previous.partner_id)
+    event = referral_event(previous, ctx.case)
+    queue_webhook(old_partner, "referral.withdrawn", event, case_id=ctx.case.id)
+    partner = _named_partner(ctx, frozenset({previous.partner_id}))
+    referral = open_referral(ctx.case, partner)
+    ctx.case.state_entered_at = clock.now()
+    return {
+        "referral": referral.public_id,
+        "partner": partner.public_id,
+        "previous": previous.public_id,
+    }
+
+
 @effect("expire_referral")
 def _expire(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
-    referral = db.session.scalar(
-        sa.select(Referral)
-        .where(Referral.case_id == ctx.case.id, Referral.status == "pending")
-        .order_by(Referral.id.desc())
-    )
+    referral = _pending_referral(ctx.case.id)
     if referral is None:
         return {}
     referral.status, referral.decided_at = "expired", clock.now()

@@ -36,13 +36,15 @@ TRANSFERRED_DATA = (
 OPEN_REFERRALS = ("pending", "accepted")
 
 
-def choose_partner(country: str, languages: set[str | None]) -> Partner | None:
+def choose_partner(
+    country: str, languages: set[str | None], exclude: frozenset[int] = frozenset()
+) -> Partner | None:
     """The active agency for the governing law's country: one speaking a party's language first,
-    then the shorter backlog, then the older entry."""
+    then the shorter backlog, then the older entry (never one in `exclude`)."""
     partners = [
         partner
         for partner in db.session.scalars(sa.select(Partner).where(Partner.active))
-        if country in partner.countries
+        if country in partner.countries and partner.id not in exclude
     ]
     if not partners:
         return None
@@ -65,8 +67,9 @@ def choose_partner(country: str, languages: set[str | None]) -> Partner | None:
     return min(partners, key=rank)
 
 
-def partner_for(case: Case) -> Partner | None:
-    return choose_partner(case.governing_law, {case.claimant_language, case.respondent_language})
+def partner_for(case: Case, exclude: frozenset[int] = frozenset()) -> Partner | None:
+    languages = {case.claimant_language, case.respondent_language}
+    return choose_partner(case.governing_law, languages, exclude)
 
 
 def transfer_record(case: Case, partner: Partner) -> dict[str, Any]:

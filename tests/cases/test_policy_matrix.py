@@ -27,7 +27,8 @@ OPEN = ("filed", "negotiation", "mediation", "arbitration", "referred", "with_pa
 TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     "admit": {"filed": ("case_manager",)},
     "reject": {"filed": ("case_manager",)},
-    "refer": {"filed": ("case_manager",)},
+    "refer": {"filed": ("case_manager",), "negotiation": ("case_manager",)},
+    "reroute": {"referred": ("case_manager",)},
     "set_governing_law": {"filed": ("case_manager",), "negotiation": ("case_manager",)},
     "make_offer": {"negotiation": P},
     "post_message": {
@@ -77,13 +78,16 @@ TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     "report_outcome": {"with_partner": ("partner",)},
 }
 # Where a guard refuses in the fixture below (no arbitration consent, no mediation proposal,
-# no partner agency to refer to yet, the statement window not open: no arbitrator assignment time).
+# no partner agency to refer or re-route to yet, the statement window not open: no arbitrator
+# assignment time).
 GUARD_REFUSES = {
     ("submit_statement", "arbitration"),
     ("escalate", "mediation"),
     ("accept_proposal", "mediation"),
     ("decline_proposal", "mediation"),
     ("refer", "filed"),
+    ("refer", "negotiation"),
+    ("reroute", "referred"),
 }
 MEDIATOR: dict[int, int] = {}
 ARBITRATOR: dict[int, int] = {}
@@ -98,6 +102,7 @@ PARAMS = {
     "set_governing_law": {"country": "DE", "reason": "the consumer chose German law"},
     "post_message": {"body": "hello"},
     "reassign": {"reason": "workload"},
+    "reroute": {"reason": "the agency has a conflict"},
     "recuse": {"reason": "I know the merchant"},
     "write_note": {"body": "a note"},
     "submit_statement": {"body": "my statement"},

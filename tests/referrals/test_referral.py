@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
+from odr import clock
 from odr.extensions import db
 from odr.referrals.directory import add_partner
 from odr.referrals.models import Referral
@@ -197,3 +200,68 @@ def test_the_claimants_withdrawal_withdraws_the_referral_and_tells_the_agency(ap
             sa.select(OutboxMessage.payload).where(OutboxMessage.kind == "webhook")
         ).all()
         assert [k["type"] for k in kinds] == ["referral.created", "referral.withdrawn"]
+
+
+def _webhooks(app) -> list[tuple[str, str]]:
+    """(event type, destination agency) of every webhook written, in order."""
+    from odr.delivery.models import OutboxMessage
+
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(OutboxMessage.payload, OutboxMessage.destination)
+            .where(OutboxMessage.kind == "webhook")
+            .order_by(OutboxMessage.id)
+        ).all()
+    return [(payload["type"], destination) for payload, destination in rows]
+
+
+def test_a_case_manager_refers_a_dispute_handled_at_home_once_an_agency_exists(app, api):
+    manager = api.as_user(make_user(app, "case_manager"))
+    claimant = api.as_user(make_user(app, "consumer"))
+    dispute = lodge(claimant, law=GERMAN_LAW, transfer_consent=True)
+    assert dispute["state"] == "negotiation"  # no agency for German law yet
+    path = f"/api/v1/disputes/{dispute['id']}/actions/refer"
+    assert manager.post(path, {}).status_code == 409
+    partner_id = agency(app, "Schlichtung Online")
+    referred = manager.post(path, {})
+    assert referred.status_code == 200 and referred.get_json()["state"] == "referred"
+    assert _webhooks(app) == [("referral.created", partner_id)]
+
+
+def test_a_case_manager_sends_a_pending_referral_to_another_agency(app, api):
+    first = agency(app, "Schlichtung Online", languages=("en",))
+    second = agency(app, "Zweite Stelle", languages=("fr",))
+    manager = api.as_user(make_user(app, "case_manager"))
+    claimant = api.as_user(make_user(app, "consumer"))
+    dispute = lodge(claimant, law=GERMAN_LAW, transfer_consent=True)
+    assert referral_of(app, dispute).partner_id == _partner_pk(app, first)  # speaks English
+    path = f"/api/v1/disputes/{dispute['id']}/actions/reroute"
+    assert manager.post(path, {}).status_code == 422  # a reason is required
+
+    later = clock.now() + timedelta(days=3)
+    with clock.travel_to(later):
+        moved = manager.post(path, {"reason": "The first agency has a conflict of interest."})
+    assert moved.status_code == 200, moved.get_json()
+    body = moved.get_json()
+    assert body["state"] == "referred"
+    assert body["referral"]["partner"]["id"] == second
+    assert body["deadline_at"] == (later + timedelta(days=5)).isoformat()  # 5 days afresh
+    with app.app_context():
+        statuses = db.session.execute(
+            sa.select(Referral.partner_id, Referral.status).order_by(Referral.id)
+        ).all()
+    assert [status for _partner, status in statuses] == ["withdrawn", "pending"]
+    assert _webhooks(app) == [
+        ("referral.created", first),
+        ("referral.withdrawn", first),
+        ("referral.created", second),
+    ]
+    again = manager.post(path, {"reason": "back", "partner_id": second})  # it holds it already
+    assert again.status_code == 409
+
+
+def _partner_pk(app, public_id: str) -> int:
+    from odr.referrals.models import Partner
+
+    with app.app_context():
+        return db.session.scalar(sa.select(Partner.id).where(Partner.public_id == public_id))
