@@ -78,7 +78,7 @@ def read_case_file(
     events, earlier = _timeline(view.case.id, before.get("timeline"), size, view.users)
     channels, earlier_messages = _channels(user, view, before, size)
     view.events = events
-    view.notes = _notes(view.case.id, events)
+    view.notes = event_notes(view.case.id, events)
     view.messages = [message for shown in channels.values() for message in shown]
     _add_the_rest(view)
     view.documents = _documents(user, view.case.id)
@@ -182,7 +182,7 @@ def _channels(
     return channels, earlier
 
 
-def _notes(case_id: int, events: list[Event]) -> dict[int, str]:
+def event_notes(case_id: int, events: list[Event]) -> dict[int, str]:
     """The notes (reasons, notes given with an action) the events of the page refer to, by id."""
     ids = [
         event.data[key]

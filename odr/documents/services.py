@@ -322,11 +322,16 @@ def award_content(case: Case) -> dict[str, Any]:
 
 def case_file_content(user: Any, case: Case) -> dict[str, Any]:
     """The whole record as this reader may see it: timeline, offers, their messages, evidence."""
-    from odr.cases.models import Evidence, Message
+    from odr.cases.casefile import event_notes
+    from odr.cases.models import NOTE_FIELDS, Evidence, Message
     from odr.cases.services import case_role, load_events, load_offers
+
+    note_keys = [f"{name}_id" for name in NOTE_FIELDS]
     from odr.policy import visible_messages
 
     role = case_role(user, case)
+    events = [e for e in load_events(case) if e.kind not in ("post_message", "write_note")]
+    notes = event_notes(case.id, events)  # the messages are listed whole, below
     messages = db.session.scalars(
         sa.select(Message).where(visible_messages(user, role, case)).order_by(Message.id)
     )
@@ -338,9 +343,13 @@ def case_file_content(user: Any, case: Case) -> dict[str, Any]:
         "reader": {"name": user.name, "role": role},
         "state": case.state,
         "timeline": [
-            {"at": e.at.isoformat(), "kind": e.kind, "by": e.actor_role}
-            for e in load_events(case)
-            if e.kind not in ("post_message", "write_note")  # the messages are listed whole
+            {
+                "at": e.at.isoformat(),
+                "kind": e.kind,
+                "by": e.actor_role,
+                "notes": [notes[e.data[key]] for key in note_keys if e.data.get(key) in notes],
+            }
+            for e in events
         ],
         "offers": [
             {

@@ -305,6 +305,7 @@ def test_a_reader_gets_a_case_file_of_what_they_may_see(app, api, make_web, lang
     text = " ".join(text_of(data).split())
     assert dispute.data["reference"] in text
     assert ("Case file" if language == "en" else "案卷") in text
+    assert "no agreement" in text  # the reason given with the escalation, on the timeline
     assert "joint-message-000" in text  # the joint channel: the claimant may read it
     assert "private-message-000" not in text  # the respondent's caucus with the mediator
     assert "notes-message-000" not in text  # the mediator's own notes
