@@ -22,6 +22,14 @@ DEMO_ACCOUNTS = (
     ("platform", "platform@demo.odr", "ShopWorld Marketplace", "SG", "en"),
 )
 
+RHEINLAND = {
+    "name": "Rheinland Electronics GmbH",
+    "email": "merchant@demo.odr",
+    "country": "DE",
+    "language": "en",
+    "website": "https://rheinland-electronics.example",
+}
+
 
 def seed_demo() -> list[dict[str, Any]]:
     """Create the demo accounts and disputes once; returns the accounts it created."""
@@ -76,13 +84,7 @@ def _demo_disputes() -> None:
     case = lodge_dispute(
         filer=consumer,
         body={
-            "respondent": {
-                "name": "Rheinland Electronics GmbH",
-                "email": "merchant@demo.odr",
-                "country": "DE",
-                "language": "en",
-                "website": "https://rheinland-electronics.example",
-            },
+            "respondent": RHEINLAND,
             "order": {
                 "platform": "ShopWorld",
                 "reference": "SW-2026-88123",
@@ -139,13 +141,7 @@ def _demo_disputes() -> None:
     lodge_dispute(  # the consumer chose German law: referred to the demo partner agency
         filer=find_user_by_email("consumer@demo.odr"),
         body={
-            "respondent": {
-                "name": "Rheinland Electronics GmbH",
-                "email": "merchant@demo.odr",
-                "country": "DE",
-                "language": "en",
-                "website": "https://rheinland-electronics.example",
-            },
+            "respondent": RHEINLAND,
             "order": {
                 "platform": "ShopWorld",
                 "reference": "SW-2026-90417",
