@@ -176,3 +176,23 @@ def test_the_dispute_page_sends_the_agency_to_its_portal(app, desk, dispute):
     page = text(desk.get(f"/disputes/{dispute.id}"))
     assert f'href="/partner/referrals/{dispute.referral}"' in page
     assert "/actions/accept_referral" not in page  # answered in the portal, with its fields
+
+
+def test_the_referral_list_costs_the_same_queries_for_2_or_20_referrals(app, api, desk):
+    from tests.cases.test_query_count import _queries_for
+    from tests.factories import lodge
+
+    claimant = api.as_user(make_user(app, "consumer"))
+
+    def refer(count: int) -> None:
+        for _ in range(count):
+            lodge(claimant, law=GERMAN_LAW, transfer_consent=True)
+
+    def page():
+        return lambda: desk.get("/partner/referrals")
+
+    refer(2)
+    few = _queries_for(app, page())
+    refer(18)
+    assert text(desk.get("/partner/referrals")).count("Waiting for your answer") == 20
+    assert _queries_for(app, page()) == few
