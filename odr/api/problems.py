@@ -25,6 +25,15 @@ PROBLEM_TYPES = {
 }
 
 
+def _default_detail(status: int) -> str:
+    """What a problem without a detail of its own says, so that `detail` is never empty."""
+    if status == 404:
+        return _("There is nothing here, or nothing you may see.")
+    if status == 422:
+        return _("Each entry of `errors` names a field and says what it needs.")
+    return ""
+
+
 def problem(
     status: int, title: Any, detail: Any = "", errors: dict[str, Any] | None = None, **extra: Any
 ) -> Response:
@@ -32,7 +41,7 @@ def problem(
         "type": f"https://odr.example/problems/{PROBLEM_TYPES.get(status, 'error')}",
         "title": str(title),
         "status": status,
-        "detail": str(detail),
+        "detail": str(detail) or _default_detail(status),
     }
     if errors:
         body["errors"] = {field: str(message) for field, message in errors.items()}

@@ -157,8 +157,12 @@ def disable_partner(partner: Partner, reason: str) -> None:
 
 
 def enable_partner(partner: Partner, webhook_url: str | None = None) -> None:
-    """Take a disabled agency back, at its old webhook address or a new one. Webhooks that went
-    dead meanwhile stay dead until a case manager retries them."""
+    """Take a disabled agency back, at its old webhook address or a new one. The webhooks held
+    while it was disabled go out; those that died before (the 410 itself, say) wait for a case
+    manager's retry."""
+    from odr.delivery.queue import schedule_delivery
+    from odr.referrals.webhooks import release_held_webhooks
+
     url = None
     if webhook_url:
         reader = FieldReader()
@@ -172,6 +176,8 @@ def enable_partner(partner: Partner, webhook_url: str | None = None) -> None:
         partner.active, partner.disabled_reason = True, None
         if url:
             partner.webhook_url = url
+        release_held_webhooks(partner)
+    schedule_delivery()
 
 
 def rotate_secret(partner: Partner, grace: timedelta = ROTATION_GRACE) -> str:

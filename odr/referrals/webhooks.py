@@ -60,6 +60,13 @@ class EndpointGone(WebhookFailed):
     final = True
 
 
+class AgencyDisabled(WebhookFailed):
+    """The agency is disabled: the message is held (dead, without an alert of its own: the
+    disabling was one) until the agency is enabled again, which sends it out."""
+
+    final = True
+
+
 def queue_webhook(
     partner: Partner, event_type: str, data: dict[str, Any], *, case_id: int | None
 ) -> str:
@@ -90,7 +97,7 @@ def deliver_webhook(message: OutboxMessage) -> None:
     if partner is None:
         raise WebhookFailed(f"no partner agency {message.destination}")
     if not partner.active:
-        raise WebhookFailed(f"the partner agency {partner.name} is disabled")
+        raise AgencyDisabled(f"the partner agency {partner.name} is disabled")
     keys = signing_secrets(partner)
     if not keys:
         raise WebhookFailed(f"the partner agency {partner.name} has no signing secret")
@@ -203,6 +210,8 @@ def webhook_dead(message: OutboxMessage, exc: Exception) -> None:
     partner is disabled; either way every active case manager gets a notice and an e-mail."""
     from odr.cases.services import case_managers  # here: the case services send webhooks
 
+    if isinstance(exc, AgencyDisabled):
+        return
     partner = _partner_of(message)
     template = "webhook_dead"
     if isinstance(exc, EndpointGone) and partner is not None:
@@ -244,6 +253,20 @@ def webhook_dead(message: OutboxMessage, exc: Exception) -> None:
 
 def _case_of(message: OutboxMessage) -> Case | None:
     return None if message.case_id is None else db.session.get(Case, message.case_id)
+
+
+def release_held_webhooks(partner: Partner) -> int:
+    """Make the webhooks held while the agency was disabled due again (the caller commits, then
+    calls `schedule_delivery`); how many."""
+    held = sa.update(OutboxMessage).where(
+        OutboxMessage.kind == "webhook",
+        OutboxMessage.destination == partner.public_id,
+        OutboxMessage.dead_at.is_not(None),
+        OutboxMessage.last_error.startswith(f"{AgencyDisabled.__name__}:"),
+    )
+    return db.session.execute(
+        held.values(dead_at=None, attempts=0, next_attempt_at=clock.now())
+    ).rowcount
 
 
 def retry_dead_webhook(message_id: int) -> None:

@@ -99,6 +99,8 @@ def assert_problem(response, status: int, field: str | None = None) -> dict:
     body = json.loads(text)
     for key in ("type", "title", "status", "detail"):
         assert key in body, f"problem without {key!r}: {body}"
+    if status in (404, 422):
+        assert body["detail"], f"a problem with an empty detail: {body}"
     assert body["status"] == status
     assert isinstance(body["type"], str) and body["type"]
     assert isinstance(body["title"], str) and body["title"]

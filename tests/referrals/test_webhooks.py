@@ -29,7 +29,7 @@ from odr.delivery.models import OutboxMessage
 from odr.delivery.services import BACKOFF, deliver_due
 from odr.errors import NotFound
 from odr.extensions import db
-from odr.referrals.directory import find_partner, rotate_secret
+from odr.referrals.directory import enable_partner, find_partner, rotate_secret
 from odr.referrals.webhooks import WebhookFailed, post_webhook, queue_webhook, retry_dead_webhook
 from odr.sweep import sweep
 from tests.factories import lodge, make_user, notice_kinds
@@ -190,10 +190,19 @@ def test_a_410_disables_the_partner_and_alerts_the_case_managers(
 
     partner_simulator.answer = "ok"
     later = queue(app, simulated_partner, event="referral.withdrawn")
+    alerts = len(notice_kinds(app, manager))
     deliver(app)
     assert len(partner_simulator.received) == 1  # nothing more goes to a disabled agency
-    waiting = outbox(app, later)
-    assert waiting.dead_at is None and "disabled" in waiting.last_error
+    held = outbox(app, later)
+    assert held.dead_at is not None and held.last_error.startswith("AgencyDisabled")
+    assert len(notice_kinds(app, manager)) == alerts  # held quietly: the 410 was the alert
+
+    with app.app_context():
+        enable_partner(find_partner(simulated_partner.public_id))
+    deliver(app)
+    assert outbox(app, later).delivered_at is not None  # enabling sends what was held
+    assert partner_simulator.received[-1].headers["webhook-id"] == later
+    assert outbox(app, message_id).dead_at is not None  # the 410 itself waits for a retry
 
 
 def test_a_redirect_is_not_followed_and_counts_as_a_failure(
