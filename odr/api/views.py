@@ -420,10 +420,11 @@ def list_referrals() -> Response:
         return page
     limit, after = page
     rows = referrals.partner_referrals(g.api_user, limit=limit + 1, after_id=after)
+    parts = referrals.package_parts([case.id for _referral, case in rows[:limit]])
     return _page_response(
         rows,
         limit,
-        lambda row: referrals.referral_to_api(*row, _referral_evidence_url),
+        lambda row: referrals.referral_to_api(*row, _referral_evidence_url, parts),
         lambda row: row[0].id,
     )
 

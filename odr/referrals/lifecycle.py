@@ -19,6 +19,7 @@ from odr.referrals.services import (
     OPEN_REFERRALS,
     find_referral,
     open_referral,
+    open_referral_of,
     partner_for,
     referral_event,
 )
@@ -115,18 +116,6 @@ def _expire(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
     return {"referral": referral.public_id, "foreign_law_note": "referral_expired"}
 
 
-def _open_referral_of(ctx: GuardContext) -> Referral:
-    return db.session.scalar(
-        sa.select(Referral)
-        .where(
-            Referral.case_id == ctx.case.id,
-            Referral.partner_id == ctx.actor.partner_id,
-            Referral.status.in_(("pending", "accepted")),
-        )
-        .with_for_update()
-    )
-
-
 @parameters("accept_referral")
 def _check_accept(params: dict[str, Any]) -> dict[str, Any]:
     from odr.validation import FieldReader
@@ -146,7 +135,7 @@ def _check_decline(params: dict[str, Any]) -> dict[str, Any]:
 
 @effect("accept_referral")
 def _accept(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
-    referral = _open_referral_of(ctx)
+    referral = open_referral_of(ctx.case, ctx.actor.partner_id)
     referral.status, referral.decided_at = "accepted", clock.now()
     referral.partner_reference = ctx.params["partner_reference"]
     return {"referral": referral.public_id}
@@ -154,7 +143,7 @@ def _accept(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
 
 @effect("decline_referral")
 def _decline(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
-    referral = _open_referral_of(ctx)
+    referral = open_referral_of(ctx.case, ctx.actor.partner_id)
     referral.status, referral.decided_at = "declined", clock.now()
     return {"referral": referral.public_id, "foreign_law_note": "referral_declined"}
 
@@ -208,11 +197,7 @@ def act_on_referral(
 @after("withdraw")
 def _withdraw_referral(ctx: GuardContext, data: dict[str, Any]) -> None:
     """The claimant withdrew while the dispute was with an agency: tell the agency."""
-    referral = db.session.scalar(
-        sa.select(Referral).where(
-            Referral.case_id == ctx.case.id, Referral.status.in_(("pending", "accepted"))
-        )
-    )
+    referral = open_referral_of(ctx.case)
     if referral is None:
         return
     referral.status, referral.decided_at = "withdrawn", clock.now()

@@ -16,7 +16,6 @@ import json
 import re
 from typing import Any
 
-import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from odr import clock
@@ -44,7 +43,7 @@ from odr.documents.storage import get_storage, sha256_of
 from odr.errors import ValidationError
 from odr.extensions import db
 from odr.referrals.models import Partner, Referral
-from odr.referrals.services import OPEN_REFERRALS, referral_event, referral_url
+from odr.referrals.services import open_referral_of, referral_event, referral_url
 from odr.referrals.webhooks import queue_webhook
 from odr.validation import FieldReader
 from odr.workflow import Transition
@@ -53,18 +52,6 @@ OUTCOMES = ("settled", "awarded", "unresolved", "withdrawn")
 MAX_SUMMARY = 5000
 PROGRESS_STATUS = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 DOCUMENT_FIELDS = {"filename", "content_base64"}
-
-
-def _locked_referral(case: Case, actor: User) -> Referral:
-    return db.session.scalar(
-        sa.select(Referral)
-        .where(
-            Referral.case_id == case.id,
-            Referral.partner_id == actor.partner_id,
-            Referral.status.in_(OPEN_REFERRALS),
-        )
-        .with_for_update()
-    )
 
 
 # ---- progress ------------------------------------------------------------------------------------
@@ -89,7 +76,7 @@ def _check_progress(params: dict[str, Any]) -> dict[str, Any]:
 
 @effect("report_progress")
 def _record_progress(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
-    referral = _locked_referral(ctx.case, ctx.actor)
+    referral = open_referral_of(ctx.case, ctx.actor.partner_id)
     shown = {"status": ctx.params["status"], "note": ctx.params["note"] or ""}
     tell_parties(
         ctx.case,
@@ -207,7 +194,7 @@ def same_outcome_reported(
 
 @effect("report_outcome")
 def _record_outcome(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
-    referral = _locked_referral(ctx.case, ctx.actor)
+    referral = open_referral_of(ctx.case, ctx.actor.partner_id)
     partner = db.session.get(Partner, referral.partner_id)
     params = ctx.params
     referral.status, referral.closed_at = "closed", clock.now()
@@ -237,11 +224,7 @@ def _record_outcome(ctx: GuardContext, transition: Transition) -> dict[str, Any]
 @after("add_evidence")
 def _tell_the_agency_of_new_evidence(ctx: GuardContext, data: dict[str, Any]) -> None:
     """Evidence added while an agency holds the dispute reaches it as `referral.evidence_added`."""
-    referral = db.session.scalar(
-        sa.select(Referral).where(
-            Referral.case_id == ctx.case.id, Referral.status.in_(OPEN_REFERRALS)
-        )
-    )
+    referral = open_referral_of(ctx.case)
     if referral is None:
         return
     partner = db.session.get(Partner, referral.partner_id)

@@ -100,6 +100,17 @@ def open_referral(case: Case, partner: Partner) -> Referral:
     return referral
 
 
+def open_referral_of(case: Case, partner_id: int | None = None) -> Referral | None:
+    """The case's open (pending or accepted) referral, held for writing; with `partner_id`, only
+    if that agency holds it. The caller is in the write transaction that holds the case."""
+    query = sa.select(Referral).where(
+        Referral.case_id == case.id, Referral.status.in_(OPEN_REFERRALS)
+    )
+    if partner_id is not None:
+        query = query.where(Referral.partner_id == partner_id)
+    return db.session.scalar(query.with_for_update())
+
+
 def latest_referral(case_id: int) -> tuple[Referral, Partner] | None:
     """The case's newest referral and its agency, if it was ever referred."""
     row = db.session.execute(
@@ -195,21 +206,38 @@ def referral_evidence(user: Any, referral_id: str, evidence_id: str) -> tuple[An
     return read_evidence(user, case.public_id, evidence_id)
 
 
-def referral_to_api(referral: Referral, case: Case, evidence_url: Any) -> dict[str, Any]:
+def package_parts(case_ids: list[int]) -> dict[int, tuple[list[Any], list[Any]]]:
+    """The offers and the evidence of these cases, in two queries whatever their number."""
+    from odr.cases.models import Evidence
+    from odr.negotiation.models import Offer
+
+    parts: dict[int, tuple[list[Any], list[Any]]] = {case_id: ([], []) for case_id in case_ids}
+    if not case_ids:
+        return parts
+    for index, model in enumerate((Offer, Evidence)):
+        rows = db.session.scalars(
+            sa.select(model).where(model.case_id.in_(case_ids)).order_by(model.id)
+        )
+        for row in rows:
+            parts[row.case_id][index].append(row)
+    return parts
+
+
+def referral_to_api(
+    referral: Referral,
+    case: Case,
+    evidence_url: Any,
+    parts: dict[int, tuple[list[Any], list[Any]]] | None = None,
+) -> dict[str, Any]:
     """The referral and its package: what the agency needs to take the dispute on. Once the
     referral is no longer open (declined, expired, withdrawn, closed) the agency keeps its record
     of it (status, references, the transfer record) but no longer reads the parties' data or how
-    the dispute goes on at home."""
-    from odr.cases.models import Evidence
-    from odr.cases.services import load_offers
+    the dispute goes on at home. A page of referrals passes the `package_parts` of its cases."""
     from odr.money import to_api
 
     def money(amount_minor: int | None, currency: str | None) -> dict[str, str] | None:
         return to_api(amount_minor, currency) if amount_minor is not None and currency else None
 
-    evidence = db.session.scalars(
-        sa.select(Evidence).where(Evidence.case_id == case.id).order_by(Evidence.id)
-    )
     deadline = (
         case.deadline_at if referral.status == "pending" and case.state == "referred" else None
     )
@@ -225,6 +253,7 @@ def referral_to_api(referral: Referral, case: Case, evidence_url: Any) -> dict[s
     }
     if referral.status not in OPEN_REFERRALS:
         return record | {"dispute": {"reference": case.reference}}
+    offers, evidence = (parts if parts is not None else package_parts([case.id]))[case.id]
     return record | {
         "dispute": {
             "reference": case.reference,
@@ -258,7 +287,7 @@ def referral_to_api(referral: Referral, case: Case, evidence_url: Any) -> dict[s
             },
             "offers": [
                 {"by": o.by, "amount": money(o.amount_minor, o.currency), "status": o.status}
-                for o in load_offers(case)
+                for o in offers
             ],
             "evidence": [
                 {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 from odr.extensions import db
-from tests.referrals.agency import Agency, referred
+from tests.referrals.agency import GERMAN_LAW, Agency, referred
 
 
 def test_the_agency_reads_its_referral_with_the_package(app, api):
@@ -102,3 +102,24 @@ def test_accept_racing_decline_one_wins_the_other_gets_409(app, api):
     for thread in threads:
         thread.join()
     assert sorted(answers.values(), key=str) == [200, 409], answers
+
+
+def test_the_referral_list_costs_the_same_queries_for_2_or_12_referrals(app, api):
+    from tests.cases.test_query_count import _queries_for
+    from tests.factories import lodge, make_user
+
+    agency = Agency(app, "Schlichtung Online")
+    claimant = api.as_user(make_user(app, "consumer"))
+
+    def refer(count: int) -> None:
+        for _ in range(count):
+            lodge(claimant, law=GERMAN_LAW, transfer_consent=True)
+
+    def listing():
+        return lambda: agency.get("/api/v1/referrals")
+
+    refer(2)
+    few = _queries_for(app, listing())
+    refer(10)
+    assert len(agency.get("/api/v1/referrals").get_json()["items"]) == 12
+    assert _queries_for(app, listing()) == few
