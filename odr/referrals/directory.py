@@ -35,8 +35,8 @@ from odr.db import write_transaction
 from odr.errors import NotFound
 from odr.extensions import db
 from odr.i18n import canonical_language
-from odr.referrals.models import Partner, PartnerSecret, Referral
-from odr.referrals.services import OPEN_REFERRALS
+from odr.referrals.models import Partner, PartnerSecret
+from odr.referrals.services import backlogs
 from odr.validation import COUNTRIES, FieldReader
 
 ROTATION_GRACE = timedelta(hours=24)
@@ -222,13 +222,7 @@ class DirectoryEntry:
 def partner_directory() -> list[DirectoryEntry]:
     """Every agency with its backlog, its signing secrets and its API tokens, in four queries."""
     partners = list_partners()
-    backlog = dict(
-        db.session.execute(
-            sa.select(Referral.partner_id, sa.func.count())
-            .where(Referral.status.in_(OPEN_REFERRALS))
-            .group_by(Referral.partner_id)
-        ).all()
-    )
+    backlog = backlogs()
     now = clock.now()
     secrets = {
         partner_id: (count, until)

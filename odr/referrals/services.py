@@ -48,16 +48,7 @@ def choose_partner(
     ]
     if not partners:
         return None
-    backlog = dict(
-        db.session.execute(
-            sa.select(Referral.partner_id, sa.func.count())
-            .where(
-                Referral.partner_id.in_([p.id for p in partners]),
-                Referral.status.in_(OPEN_REFERRALS),
-            )
-            .group_by(Referral.partner_id)
-        ).all()
-    )
+    backlog = backlogs([p.id for p in partners])
     spoken = {normalise_language(language) for language in languages} - {None}
 
     def rank(partner: Partner) -> tuple[int, int, int]:
@@ -65,6 +56,16 @@ def choose_partner(
         return (0 if speaks else 1, backlog.get(partner.id, 0), partner.id)
 
     return min(partners, key=rank)
+
+
+def backlogs(partner_ids: list[int] | None = None) -> dict[int, int]:
+    """The open (pending or accepted) referrals of each agency (of these, or of all)."""
+    query = sa.select(Referral.partner_id, sa.func.count()).where(
+        Referral.status.in_(OPEN_REFERRALS)
+    )
+    if partner_ids is not None:
+        query = query.where(Referral.partner_id.in_(partner_ids))
+    return dict(db.session.execute(query.group_by(Referral.partner_id)).all())
 
 
 def partner_for(case: Case, exclude: frozenset[int] = frozenset()) -> Partner | None:
