@@ -152,14 +152,13 @@ def outcome_pdf(
     return decode_outcome_document(body.get("document")), "document.content_base64"
 
 
-def outcome_digest(params: dict[str, Any]) -> str:
+def outcome_digest(params: dict[str, Any], pdf_sha256: str | None) -> str:
     """The report in canonical form, hashed: equal for the same report sent twice."""
-    document = params.get("document")
     canonical = {
         "outcome": params["outcome"],
         "summary": params["summary"],
         "amount": list(params["amount"]) if params.get("amount") else None,
-        "document": document.sha256 if document else None,
+        "document": pdf_sha256,
     }
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
@@ -187,9 +186,8 @@ def same_outcome_reported(
         pdf, _field = outcome_pdf(body, upload)
     except ValidationError:
         return False
-    if pdf is not None:
-        params["document"] = CheckedFile("", "", len(pdf[1]), sha256_of(pdf[1]))
-    return outcome_digest(params) == referral.outcome_digest
+    digest = outcome_digest(params, sha256_of(pdf[1]) if pdf is not None else None)
+    return digest == referral.outcome_digest
 
 
 @effect("report_outcome")
@@ -197,12 +195,13 @@ def _record_outcome(ctx: GuardContext, transition: Transition) -> dict[str, Any]
     referral = open_referral_of(ctx.case, ctx.actor.partner_id)
     partner = db.session.get(Partner, referral.partner_id)
     params = ctx.params
+    file: CheckedFile | None = params["document"]
     referral.status, referral.closed_at = "closed", clock.now()
-    referral.outcome, referral.outcome_digest = params["outcome"], outcome_digest(params)
+    referral.outcome = params["outcome"]
+    referral.outcome_digest = outcome_digest(params, file.sha256 if file else None)
     data: dict[str, Any] = {"referral": referral.public_id, "outcome": params["outcome"]}
     if params["amount"]:
         data["amount"], data["currency"] = params["amount"]
-    file: CheckedFile | None = params["document"]
     if file is not None:
         document = issue_document(
             ctx.case,
