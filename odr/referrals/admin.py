@@ -126,8 +126,9 @@ def rotate(public_id: str) -> Any:
 @bp.post("/partners/<public_id>/token")
 @case_manager_required
 def replace_token(public_id: str) -> Any:
-    user, token = replace_api_token(find_partner(public_id))
-    return _show_once(partner=find_partner(public_id), user_email=user.email, token=token)
+    partner = find_partner(public_id)
+    user, token = replace_api_token(partner)
+    return _show_once(partner=partner, user_email=user.email, token=token)
 
 
 @bp.get("/webhooks")
