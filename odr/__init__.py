@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from odr.config import DEFAULT_SECRET_KEY, PROJECT_ROOT, load_config
+from odr.config import PROJECT_ROOT, check_secret_key, load_config
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +35,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(load_config())
     if config:
         app.config.update(config)
+    check_secret_key(app.config)
     app.config["CLAIM_CEILINGS"] = _parse_ceilings(app.config["CLAIM_CEILINGS_SPEC"])
-    if app.config["ODR_ENV"] == "production" and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
-        raise RuntimeError("ODR_SECRET_KEY must be set in production")
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         (PROJECT_ROOT / "instance").mkdir(exist_ok=True)
 

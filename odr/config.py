@@ -3,15 +3,57 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 (refused in production)
 SUPPORTED_LOCALES = ("en", "zh_Hans", "zh_Hant")
+MIN_SECRET_LENGTH = 32
+
+
+class MissingSecret(RuntimeError):
+    """Production was started without a secret it must be given."""
+
+
+def instance_secret(instance_dir: str | Path, name: str) -> str:
+    """A random secret kept in a file of the instance folder, made on first use (mode 0600).
+
+    The embedded default works with no set-up, yet every installation has keys of its own: there
+    is no built-in key anyone could sign with. Production is given its keys by the environment.
+    """
+    path = Path(instance_dir) / name
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secret + "\n")
+    return secret
 
 
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def check_secret_key(config: dict) -> None:
+    """Production must be given a long secret key; elsewhere one is made in the instance folder.
+
+    Called once the app's configuration is complete (the environment, then what the caller set).
+    """
+    key = (config.get("SECRET_KEY") or "").strip()
+    if config["ODR_ENV"] == "production":
+        if len(key) < MIN_SECRET_LENGTH:
+            raise MissingSecret(
+                f"ODR_SECRET_KEY must be set in production, at least {MIN_SECRET_LENGTH} characters"
+            )
+    elif not key:
+        config["SECRET_KEY"] = instance_secret(config["INSTANCE_DIR"], "secret.key")
 
 
 def load_config(env: dict[str, str] | None = None) -> dict:
@@ -22,7 +64,7 @@ def load_config(env: dict[str, str] | None = None) -> dict:
     return {
         "ODR_ENV": environment,
         "INSTANCE_DIR": str(instance),
-        "SECRET_KEY": env.get("ODR_SECRET_KEY", DEFAULT_SECRET_KEY),
+        "SECRET_KEY": env.get("ODR_SECRET_KEY", ""),
         "SQLALCHEMY_DATABASE_URI": env.get("ODR_DATABASE_URL", f"sqlite:///{instance / 'odr.db'}"),
         "HOME_COUNTRY": env.get("ODR_HOME_COUNTRY", "CN").upper(),
         "BASE_URL": env.get("ODR_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
