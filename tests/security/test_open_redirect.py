@@ -21,8 +21,10 @@ HOSTILE = [
 
 
 def _lands_on_own_site(location: str) -> bool:
-    return location.startswith("/") and not location.startswith(("//", "/\\")) and all(
-        ch.isprintable() and not ch.isspace() for ch in location
+    return (
+        location.startswith("/")
+        and not location.startswith(("//", "/\\"))
+        and all(ch.isprintable() and not ch.isspace() for ch in location)
     )
 
 
