@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from odr.config import PROJECT_ROOT, check_secret_key, load_config
+from odr.config import PROJECT_ROOT, check_audit_key, check_secret_key, load_config
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in ("odr", "huey"):
         logging.getLogger(name).setLevel(logging.INFO)
+    from odr.logs import install_log_filters
+
+    install_log_filters()
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
@@ -36,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     check_secret_key(app.config)
+    check_audit_key(app.config)
     app.config["CLAIM_CEILINGS"] = _parse_ceilings(app.config["CLAIM_CEILINGS_SPEC"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         (PROJECT_ROOT / "instance").mkdir(exist_ok=True)

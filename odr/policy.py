@@ -126,6 +126,28 @@ def available_actions(workflow: Workflow, ctx: GuardContext) -> list[str]:
     ]
 
 
+def visible_events(user: Any, role: str | None, case: Case) -> Any:
+    """Which events of the case's log the reader sees: a SQL condition on `Event`.
+
+    Every step of the case, but a message only to those who may read it (`visible_messages`):
+    who wrote in a caucus, and when, is as confidential as what they wrote; a note is its
+    author's alone. The hidden events leave gaps in `seq`, which the chain needs.
+    """
+    from odr.cases.models import Event
+
+    channel = Event.data["channel"].as_string()
+    party = Event.data["party"].as_string()
+    message = Event.kind == "post_message"
+    seen = [Event.kind.not_in(("post_message", "write_note"))]
+    seen.append(sa.and_(message, channel == "joint"))
+    if role in ("claimant", "respondent"):
+        seen.append(sa.and_(message, channel == "private", party == role))
+    if role == "mediator":
+        seen.append(sa.and_(message, channel == "private"))
+    seen.append(sa.and_(Event.kind == "write_note", Event.actor_id == getattr(user, "id", None)))
+    return sa.and_(Event.case_id == case.id, sa.or_(*seen))
+
+
 def visible_messages(user: Any, role: str | None, case: Case) -> Any:
     """Which messages of the case the reader sees: a SQL condition on `Message`.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -27,13 +28,38 @@ from odr.errors import DomainError
 from odr.workflow import get_workflow
 
 bp = Blueprint("web", __name__)
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "camera",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+        "interest-cohort",
+        "browsing-topics",
+    )
+)
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only same-site paths: never an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """Only a path of this site: never an open redirect.
+
+    Browsers drop tabs and line breaks from a URL and read `\\` as `/`, so `/\t/evil.example`
+    and `/\\evil.example` both lead to another host: any control, space or backslash is refused,
+    and so is anything that does not start with one `/` followed by a plain character.
+    """
+    if not target or len(target) > 2000:
+        return default
+    if any(ch.isspace() or not ch.isprintable() or ch == "\\" for ch in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
 
 
 @bp.post("/language")
@@ -116,6 +142,15 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def security_headers(response: Any) -> Any:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        # Browsers ignore HSTS over plain http (RFC 6797 8.1), so it can always be sent.
+        response.headers.setdefault(
+            "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+        )
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if not request.path.startswith("/static/"):
+            # Pages hold personal data, CSRF tokens or link tokens: no cache keeps them.
+            response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault(

@@ -39,6 +39,7 @@ from odr.policy import (
     decide,
     refusal_before_guards,
     visible_cases,
+    visible_events,
     visible_messages,
 )
 from odr.referrals.law import LawFacts, governing_law
@@ -212,7 +213,11 @@ def view_case(user: Any, public_id: str, *, with_events: bool = False) -> CaseVi
     view.referral = latest_referral(case.id)
     ids = {case.mediator_id, case.arbitrator_id}
     if with_events:
-        view.events = load_events(case)
+        view.events = list(
+            db.session.scalars(
+                sa.select(Event).where(visible_events(user, role, case)).order_by(Event.seq)
+            )
+        )
         rows = db.session.execute(
             sa.select(CaseNote.id, CaseNote.body).where(CaseNote.case_id == case.id)
         )
@@ -238,12 +243,10 @@ def view_case(user: Any, public_id: str, *, with_events: bool = False) -> CaseVi
 
 def list_events(user: Any, public_id: str, *, limit: int, after_seq: int = 0) -> list[Event]:
     case = find_case(user, public_id)
+    visible = visible_events(user, case_role(user, case), case)
     return list(
         db.session.scalars(
-            sa.select(Event)
-            .where(Event.case_id == case.id, Event.seq > after_seq)
-            .order_by(Event.seq)
-            .limit(limit)
+            sa.select(Event).where(visible, Event.seq > after_seq).order_by(Event.seq).limit(limit)
         )
     )
 

@@ -169,6 +169,19 @@ def _deliver(message: OutboxMessage) -> None:
         raise NotImplementedError(f"no deliverer for {message.kind} messages yet")
 
 
+# Context fields that hold a link token: once the mail is out, the outbox keeps none of them.
+LINK_FIELDS = frozenset({"link", "invitation"})
+
+
+def _spent(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload of a delivered message, without the link tokens it carried."""
+    context = payload.get("context")
+    if not isinstance(context, dict) or not LINK_FIELDS & set(context):
+        return payload
+    kept = {name: value for name, value in context.items() if name not in LINK_FIELDS}
+    return {**payload, "context": kept}
+
+
 def deliver_due(limit: int = 100) -> int:
     """Deliver every due message once; returns how many were delivered."""
     due = db.session.execute(
@@ -196,7 +209,7 @@ def deliver_due(limit: int = 100) -> int:
             db.session.execute(
                 sa.update(OutboxMessage)
                 .where(OutboxMessage.id == message_id)
-                .values(delivered_at=clock.now(), last_error=None)
+                .values(delivered_at=clock.now(), last_error=None, payload=_spent(message.payload))
             )
         delivered += 1
     return delivered

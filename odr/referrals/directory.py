@@ -9,7 +9,6 @@ can switch without losing a delivery.
 from __future__ import annotations
 
 import base64
-import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +34,7 @@ from odr.db import write_transaction
 from odr.errors import NotFound
 from odr.extensions import db
 from odr.i18n import canonical_language
+from odr.referrals.addresses import is_public, literal_address
 from odr.referrals.models import Partner, PartnerSecret
 from odr.referrals.services import backlogs
 from odr.validation import COUNTRIES, FieldReader
@@ -73,13 +73,12 @@ def check_webhook_url(reader: FieldReader, url: str | None, path: str) -> None:
         return
     if allow_private:
         return
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-            reader.fail(path, _l("The address must be reachable from the internet."))
-        return
-    if not address.is_global:
+    address = literal_address(host)
+    if address is None:
+        local = host == "localhost" or host.endswith((".localhost", ".local", ".internal"))
+    else:
+        local = not is_public(address)
+    if local:
         reader.fail(path, _l("The address must be reachable from the internet."))
 
 

@@ -13,7 +13,6 @@ that resolves differently a moment later (DNS rebinding) cannot redirect the pos
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import json
 import secrets
 import socket
@@ -36,6 +35,7 @@ from odr.delivery.queue import schedule_delivery
 from odr.delivery.services import notify, queue_mail
 from odr.errors import NotFound
 from odr.extensions import db
+from odr.referrals.addresses import is_public
 from odr.referrals.directory import signing_secrets
 from odr.referrals.models import Partner
 
@@ -159,13 +159,6 @@ def checked_addresses(host: str, port: int, *, allow_private: bool) -> list[str]
             if not is_public(address):
                 raise WebhookFailed(f"{host} resolves to a non-public address {address}")
     return addresses
-
-
-def is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
 
 
 def _connect(addresses: list[str], port: int, timeout: float) -> socket.socket:

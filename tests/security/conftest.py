@@ -76,6 +76,7 @@ def start_server(mailbox: Mailbox, name: str, env: dict | None = None, **config)
         "RATELIMIT_ENABLED": False,
         **settings,
     }
+    served = {name: value for name, value in served.items() if value is not None}
     log = _TMP / f"{name}.log"
     child_env = {
         **os.environ,
