@@ -282,8 +282,9 @@ def worker() -> None:
     import sqlalchemy as sa
 
     from odr import clock
+    from odr.bounded import _context
     from odr.documents.models import Document
-    from odr.documents.render import _context, required_fonts
+    from odr.documents.render import required_fonts
     from odr.documents.services import render_due
     from odr.extensions import db
 

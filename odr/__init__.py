@@ -135,6 +135,7 @@ def _warn_about_documents() -> None:
 
 def _import_models() -> None:
     """Every model and every service module that registers guards or effects."""
+    import odr.accounts.audit
     import odr.accounts.models
     import odr.analytics.models
     import odr.analytics.services

@@ -89,24 +89,48 @@ odr_cli.add_command(token_cli)
 @token_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--name", default="cli")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(["read", "write", "partner"]),
+    help="Repeat for several; without it, every scope the account's role may hold.",
+)
+@click.option("--expires-in-days", "days", type=int, default=90, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def token_create_command(email: str, name: str, as_json: bool) -> None:
+def token_create_command(
+    email: str, name: str, scopes: tuple[str, ...], days: int, as_json: bool
+) -> None:
     """Create an API token for a user; it is shown once."""
+    from datetime import timedelta
+
+    from odr import clock
     from odr.accounts.services import create_token, find_user_by_email
+    from odr.errors import EmailNotConfirmed
 
     user = find_user_by_email(email)
     if user is None:
         click.echo(f"error: --email: no account with the e-mail {email}", err=True)
         sys.exit(2)
     try:
-        token, plain = create_token(user, name=name)
+        token, plain = create_token(
+            user, name=name, scopes=scopes, expires_at=clock.now() + timedelta(days=days)
+        )
+    except EmailNotConfirmed:
+        click.echo(f"error: --email: {email} has not confirmed its address yet", err=True)
+        sys.exit(2)
     except ValidationError as error:
         _fail(error)
-    _report(
-        as_json,
-        {"id": token.id, "user_id": user.id, "token": plain},
-        f"token for {user.email}: {plain}" if not as_json else f"token created for {user.email}",
-    )
+    data = {
+        "id": token.id,
+        "user_id": user.id,
+        "token": plain,
+        "scopes": token.scopes,
+        "expires_at": token.expires_at.isoformat(),
+    }
+    summary = f"scopes {' '.join(token.scopes)}, expires {token.expires_at:%Y-%m-%d %H:%M} UTC"
+    human = f"token for {user.email} ({summary})"
+    _report(as_json, data, human if as_json else f"{human}: {plain}")
 
 
 @odr_cli.command("seed-demo")
@@ -150,16 +174,72 @@ odr_cli.add_command(audit_cli)
 
 
 @audit_cli.command("verify")
-def audit_verify_command() -> None:
-    """Check every case's hash chain; exit 1 naming each broken one."""
+@click.option(
+    "--heads",
+    "heads_file",
+    default=None,
+    type=click.File("r", encoding="utf-8"),
+    help="Heads exported earlier (`audit heads`): each must still be in today's chains.",
+)
+def audit_verify_command(heads_file: Any) -> None:
+    """Check every case's chain and the security log; exit 1 naming each broken one."""
+    from odr.accounts.audit import LOG_NAME, first_broken_security_event
     from odr.cases.events import verify_all_chains
+    from odr.heads import HeadsFileError, check_heads, read_heads
 
+    document = None
+    if heads_file is not None:
+        try:
+            document = read_heads(heads_file.read())
+        except HeadsFileError as error:
+            click.echo(f"error: --heads: {error}", err=True)
+            sys.exit(2)
     broken = verify_all_chains()
+    problem = first_broken_security_event()
+    if problem:
+        broken.append((LOG_NAME, problem))
+    if document is not None:
+        broken += check_heads(document)
     for reference, problem in broken:
         click.echo(f"{reference}: {problem}", err=True)
     if broken:
         sys.exit(1)
     click.echo("every event chain is intact", err=True)
+    if document is not None:
+        click.echo(f"every head exported at {document['exported_at']} is in place", err=True)
+
+
+@audit_cli.command("heads")
+@click.option("--out", "out", default="-", type=click.Path(allow_dash=True, dir_okay=False))
+def audit_heads_command(out: str) -> None:
+    """Write every chain's event count and head, with a MAC, as JSON: keep it on another host."""
+    from odr.heads import export_heads
+
+    document = export_heads()
+    text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+    if out == "-":
+        click.echo(text, nl=False)
+    else:
+        with open(out, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    click.echo(
+        f"exported the heads of {len(document['cases'])} cases and the security log "
+        f"at {document['exported_at']}",
+        err=True,
+    )
+
+
+@audit_cli.command("fingerprint")
+@click.option("--email", default=None)
+@click.option("--ip", default=None)
+def audit_fingerprint_command(email: str | None, ip: str | None) -> None:
+    """The fingerprint the security log keeps for an e-mail or IP address."""
+    from odr.accounts.audit import email_fingerprint, ip_fingerprint
+
+    if (email is None) == (ip is None):
+        click.echo("error: --email: give either --email or --ip", err=True)
+        sys.exit(2)
+    click.echo(email_fingerprint(email) if email is not None else ip_fingerprint(ip))
 
 
 workflows_cli = AppGroup("workflows", help="The lifecycle definitions.")

@@ -56,6 +56,26 @@ def check_secret_key(config: dict) -> None:
         config["SECRET_KEY"] = instance_secret(config["INSTANCE_DIR"], "secret.key")
 
 
+def check_audit_key(config: dict) -> None:
+    """The key of the audit chains (`odr.audit`), handled like the secret key.
+
+    It is kept out of the database so that someone who can write the database cannot re-chain the
+    logs, and apart from the secret key so that changing that one (to end every session) leaves
+    the chains verifiable.
+    """
+    key = (config.get("AUDIT_KEY") or "").strip()
+    if config["ODR_ENV"] == "production":
+        if len(key) < MIN_SECRET_LENGTH:
+            raise MissingSecret(
+                f"ODR_AUDIT_KEY must be set in production, at least {MIN_SECRET_LENGTH} characters"
+            )
+        if key == (config.get("SECRET_KEY") or "").strip():
+            raise MissingSecret("ODR_AUDIT_KEY must differ from ODR_SECRET_KEY")
+    elif not key:
+        key = instance_secret(config["INSTANCE_DIR"], "audit.key")
+    config["AUDIT_KEY"] = key
+
+
 def load_config(env: dict[str, str] | None = None) -> dict:
     """Build the Flask configuration from the environment."""
     env = dict(os.environ if env is None else env)
@@ -65,6 +85,7 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "ODR_ENV": environment,
         "INSTANCE_DIR": str(instance),
         "SECRET_KEY": env.get("ODR_SECRET_KEY", ""),
+        "AUDIT_KEY": env.get("ODR_AUDIT_KEY", ""),
         "SQLALCHEMY_DATABASE_URI": env.get("ODR_DATABASE_URL", f"sqlite:///{instance / 'odr.db'}"),
         "HOME_COUNTRY": env.get("ODR_HOME_COUNTRY", "CN").upper(),
         "BASE_URL": env.get("ODR_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
@@ -83,11 +104,17 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "SESSION_ABSOLUTE_HOURS": int(env.get("ODR_SESSION_ABSOLUTE_HOURS", "12")),
         "REMEMBER_DAYS": int(env.get("ODR_REMEMBER_DAYS", "30")),
         "RATELIMIT_STORAGE_URI": env.get("ODR_RATELIMIT_URL", "memory://"),
-        "RATELIMIT_LOGIN": env.get("ODR_RATELIMIT_LOGIN", "10 per minute"),
+        # Log-in throttling (odr/accounts/throttle.py): wrong passwords allowed before delays
+        # that double start, per account, per client address and per known browser.
+        "LOGIN_FREE_FAILURES_ACCOUNT": int(env.get("ODR_LOGIN_FREE_FAILURES_ACCOUNT", "5")),
+        "LOGIN_FREE_FAILURES_ADDRESS": int(env.get("ODR_LOGIN_FREE_FAILURES_ADDRESS", "20")),
+        "LOGIN_FREE_FAILURES_DEVICE": int(env.get("ODR_LOGIN_FREE_FAILURES_DEVICE", "5")),
+        "LOGIN_MAX_DELAY": int(env.get("ODR_LOGIN_MAX_DELAY", "900")),
         "RATELIMIT_SIGNUP": env.get("ODR_RATELIMIT_SIGNUP", "5 per hour"),
         "RATELIMIT_RESET": env.get("ODR_RATELIMIT_RESET", "5 per hour"),
         "RATELIMIT_LODGE": env.get("ODR_RATELIMIT_LODGE", "20 per hour"),
         "RATELIMIT_RESEND": env.get("ODR_RATELIMIT_RESEND", "3 per hour"),
+        "RATELIMIT_STAFF": env.get("ODR_RATELIMIT_STAFF", "20 per hour"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",

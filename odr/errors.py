@@ -36,6 +36,11 @@ class Forbidden(DomainError):
     status = 403
 
 
+class EmailNotConfirmed(Forbidden):
+    """The account's e-mail address is not confirmed yet, so it may not act: the answer says how
+    to confirm it (and to ask for the link again)."""
+
+
 class Conflict(DomainError):
     """Not allowed in the current state, a guard fails, or a concurrent change won."""
 

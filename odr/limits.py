@@ -1,6 +1,7 @@
-"""Rate limits (Flask-Limiter): log-in, sign-up, password reset, re-sent links and lodging, each
-per IP address and per account. Memory storage in the embedded default; Redis via
-`ODR_RATELIMIT_URL` when several processes serve the app."""
+"""Rate limits (Flask-Limiter): sign-up, password reset, re-sent links, lodging and adding staff,
+each per IP address and per account. Memory storage in the embedded default; Redis via
+`ODR_RATELIMIT_URL` when several processes serve the app. Log-in has a throttle of its own that
+counts wrong passwords rather than requests (`odr.accounts.throttle`), in the same storage."""
 
 from __future__ import annotations
 

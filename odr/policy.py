@@ -10,9 +10,19 @@ import sqlalchemy as sa
 from odr.accounts.models import User
 from odr.cases.guards import GUARDS, GuardContext
 from odr.cases.models import Case, RespondentLink
+from odr.errors import EmailNotConfirmed
 from odr.extensions import db
 from odr.referrals.models import Referral
 from odr.workflow import Transition, Workflow
+
+
+def require_confirmed_email(user: Any) -> None:
+    """An account acts only once its e-mail address is confirmed: it lodges, fires actions, makes
+    and answers offers, writes messages, adds evidence, joins a dispute and makes API tokens
+    only then. Until then anyone could have typed that address, so the account is nobody's yet.
+    (It sees nothing either: `visible_cases` and `case_role` give it no case.)"""
+    if user is not None and not user.email_verified:
+        raise EmailNotConfirmed()
 
 
 def case_role(user: Any, case: Case) -> str | None:

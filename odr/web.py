@@ -8,8 +8,10 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
+    Response,
     flash,
     has_request_context,
+    make_response,
     redirect,
     render_template,
     request,
@@ -86,6 +88,14 @@ def event_label(kind: str) -> str:
     if kind in labels.EVENT_LABELS:
         return str(labels.EVENT_LABELS[kind])
     return action_label(kind)
+
+
+def _keep_error_headers(response: Response, error: HTTPException) -> Response:
+    """The headers the error carries on the page that tells it: `Allow` on a 405 (RFC 9110)."""
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers.setdefault(name, value)
+    return response
 
 
 def init_app(app: Flask) -> None:
@@ -200,8 +210,11 @@ def init_app(app: Flask) -> None:
             from odr.api.problems import problem
 
             title = titles[429] if error.code == 429 else error.name
-            return problem(error.code or 500, title, error.description or "")
+            problem_response = problem(error.code or 500, title, error.description or "")
+            return _keep_error_headers(problem_response, error)
         if error.code == 400 and "CSRF" in (error.description or ""):
             flash(_("Your form had expired. Please try again."), "error")
         title = titles.get(error.code, _("Something went wrong on our side. Please try again."))
-        return render_template("error.html", title=title, status=error.code), error.code
+        page = make_response(render_template("error.html", title=title, status=error.code))
+        page.status_code = error.code or 500
+        return _keep_error_headers(page, error)

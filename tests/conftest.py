@@ -23,6 +23,7 @@ import sqlalchemy as sa  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
 
 from odr import create_app  # noqa: E402
+from odr.config import instance_secret  # noqa: E402
 from odr.extensions import db  # noqa: E402
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("ODR_TEST_DATABASE_URL") else [])
@@ -69,8 +70,15 @@ def mailbox() -> Iterator[Mailbox]:
     controller.stop()
 
 
+# pytest-xdist runs the suite in several processes: each has its own schemas on PostgreSQL.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
 def _schema(name: str) -> str:
-    return "public" if name == "odr.db" else re.sub(r"\W", "_", name.removesuffix(".db"))
+    if name == "odr.db" and not WORKER:
+        return "public"
+    base = re.sub(r"\W", "_", name.removesuffix(".db"))
+    return f"{WORKER}_{base}" if WORKER else base
 
 
 def _reset_postgres(url: str, schema: str) -> None:
@@ -106,6 +114,9 @@ def build_app(backend: str, mailbox: Mailbox, name: str = "odr.db", **extra):
         "RATELIMIT_ENABLED": False,
         "BASE_URL": "https://odr.test",
         "STORAGE_DIR": tempfile.mkdtemp(prefix="storage-", dir=_TMP),  # each app its own files
+        # The key a served app (tests/security) makes in the same instance folder, given here
+        # too so that an app built as production has one.
+        "AUDIT_KEY": instance_secret(_TMP, "audit.key"),
         **extra,
     }
     app = create_app(config)

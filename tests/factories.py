@@ -288,3 +288,26 @@ def copy_case(app, **overrides: Any) -> int:
         recount_caseloads()  # the row bypassed the services that keep the neutrals' loads
         db.session.commit()
         return case.id
+
+
+def token_from_before(app, user, scopes: tuple[str, ...] = ("read", "write")) -> str:
+    """A token stored as the app stores them but made without the service's checks: one an
+    account may hold from before a rule existed (an unconfirmed account's, say)."""
+    import hashlib
+    import secrets
+
+    from odr.accounts.models import ApiToken
+
+    plain = "odr_" + secrets.token_urlsafe(32)
+    with app.app_context():
+        db.session.add(
+            ApiToken(
+                user_id=user.id,
+                name="from before",
+                token_hash=hashlib.sha256(plain.encode()).hexdigest(),
+                scopes=list(scopes),
+                expires_at=clock.now() + timedelta(days=90),
+            )
+        )
+        db.session.commit()
+    return plain

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from odr import create_app
-from odr.config import load_config
+from odr.config import check_audit_key, load_config
 
 
 def test_settings_are_read_from_odr_variables():
@@ -41,3 +41,25 @@ def test_production_cookies_are_secure():
     config = load_config({"ODR_ENV": "production", "ODR_SECRET_KEY": "s" * 40})
     assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
     assert config["SESSION_COOKIE_SAMESITE"] == "Lax" and config["SESSION_COOKIE_HTTPONLY"]
+
+
+def test_production_refuses_a_missing_short_or_shared_audit_key():
+    secret = "s" * 40
+    base = {"ODR_ENV": "production", "SECRET_KEY": secret, "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    for key in ("", "short"):
+        with pytest.raises(RuntimeError, match="ODR_AUDIT_KEY must be set in production"):
+            create_app({**base, "AUDIT_KEY": key})
+    with pytest.raises(RuntimeError, match="ODR_AUDIT_KEY must differ from ODR_SECRET_KEY"):
+        create_app({**base, "AUDIT_KEY": secret})
+
+
+def test_outside_production_the_audit_key_is_made_once_in_the_instance_folder(tmp_path):
+    first = load_config({"ODR_INSTANCE_DIR": str(tmp_path)})
+    check_audit_key(first)
+    again = load_config({"ODR_INSTANCE_DIR": str(tmp_path)})
+    check_audit_key(again)
+    assert len(first["AUDIT_KEY"]) >= 32 and first["AUDIT_KEY"] == again["AUDIT_KEY"]
+    assert (tmp_path / "audit.key").stat().st_mode & 0o077 == 0
+    given = load_config({"ODR_INSTANCE_DIR": str(tmp_path), "ODR_AUDIT_KEY": "k" * 40})
+    check_audit_key(given)
+    assert given["AUDIT_KEY"] == "k" * 40

@@ -14,6 +14,13 @@ from odr.extensions import db
 
 ROLES = ("consumer", "merchant", "mediator", "arbitrator", "case_manager", "platform", "partner")
 STAFF_ROLES = ("mediator", "arbitrator", "case_manager")
+# What an API token may do: `read` disputes (GET), `write` to them (POST), and `partner`: use the
+# referral endpoints of a partner agency. A partner's token may hold `partner` and `read` (it
+# reads a dispute while it is referred to the agency), any other role's `read` and `write`; a
+# token made without naming any holds all its role's.
+SCOPES = ("read", "write", "partner")
+PARTNER_SCOPES = ("read", "partner")
+OTHER_SCOPES = ("read", "write")
 
 
 class User(UserMixin, db.Model):
@@ -97,8 +104,9 @@ class ApiToken(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(sa.String(100))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(sa.JSON)  # a subset of SCOPES, in that order
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # every token expires
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -6,8 +6,10 @@ from flask_babel import lazy_gettext as _l
 from zxcvbn import zxcvbn
 
 MIN_LENGTH = 12
-MAX_LENGTH = 200
+# Long passphrases are welcome; the cap only keeps a request from carrying megabytes to Argon2.
+MAX_LENGTH = 1024
 MIN_SCORE = 3  # zxcvbn: 3 is "safely unguessable" against throttled online guessing
+JUDGED_LENGTH = 72  # zxcvbn refuses longer input; a strong start makes a strong password
 
 
 def password_problem(password: str, *, email: str = "", name: str = "") -> object | None:
@@ -20,6 +22,6 @@ def password_problem(password: str, *, email: str = "", name: str = "") -> objec
     if email and (lowered == email.lower() or lowered == email.split("@")[0].lower()):
         return _l("Your password cannot be your e-mail address.")
     # zxcvbn knows the common-password lists, keyboard walks, repeats and dates.
-    if zxcvbn(password[:100], user_inputs=[email, name])["score"] < MIN_SCORE:
+    if zxcvbn(password[:JUDGED_LENGTH], user_inputs=[email, name])["score"] < MIN_SCORE:
         return _l("This password is too common or too easy to guess. Try a few unrelated words.")
     return None

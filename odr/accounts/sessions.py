@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from odr import clock
+from odr.accounts.audit import record_security_event
 from odr.accounts.models import User, UserSession
 from odr.db import write_transaction
 from odr.extensions import db
@@ -30,6 +31,7 @@ def start_session(user: User, *, remember: bool = False) -> str:
     key = secrets.token_urlsafe(32)
     with write_transaction(db.session):
         db.session.add(UserSession(user_id=user.id, key_hash=_hash(key), remember=remember))
+        record_security_event("login", user_id=user.id, remember=remember)
     user.session_key = key
     return key
 

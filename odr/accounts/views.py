@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
-from datetime import UTC, datetime, time
+import math
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import available_timezones
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -18,13 +17,16 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from odr.accounts import services
+from odr.accounts.audit import record_failed_login, record_security_event_now
 from odr.accounts.links import LinkError
 from odr.accounts.sessions import end_session, start_session
-from odr.errors import Forbidden, ValidationError
+from odr.accounts.throttle import DEVICE_COOKIE, LoginGate
+from odr.errors import EmailNotConfirmed, Forbidden, ValidationError
 from odr.i18n import normalise_language
 from odr.limits import limited, logged_in_user, submitted_email
 from odr.validation import COUNTRIES, FieldReader
@@ -40,24 +42,24 @@ def _log_in(user: Any, remember: bool = False) -> None:
     session.clear()  # a new session on log-in: nothing carried over but these two
     if language:
         session["language"] = language
+    if invitation:
+        session["invitation"] = invitation  # joined only once confirmed on its page
     start_session(user, remember=remember)
     login_user(user, remember=remember)
-    if invitation:
-        _accept_invitation(user, invitation)
 
 
-def _accept_invitation(user: Any, token: str) -> None:
-    try:
-        case = services.accept_invitation(user, token)
-    except LinkError:
-        flash(
-            _("The invitation link could not be used. Ask the ODR service for a new one."), "error"
-        )
-    except Forbidden:
-        flash(_("Only a merchant account can answer a dispute."), "error")
-    else:
-        flash(_("Dispute %(reference)s is now in your account.", reference=case.reference), "ok")
-    session.pop("invitation", None)
+def _landing() -> str:
+    """Where a log-in or sign-up goes: back to an invitation the person opened, to confirm it
+    there (it is never applied by itself), or home."""
+    token = session.get("invitation")
+    if token:
+        try:
+            services.read_invitation(token)
+        except LinkError:  # used by someone else meanwhile, or expired
+            session.pop("invitation", None)
+        else:
+            return url_for("accounts.invitation", token=token)
+    return url_for("cases.home")
 
 
 def _invited_email() -> str | None:
@@ -72,28 +74,47 @@ def _invited_email() -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limited("RATELIMIT_LOGIN", submitted_email)
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("cases.home"))
     error = None
     if request.method == "POST":
-        user = services.authenticate(
-            request.form.get("email", ""), request.form.get("password", "")
-        )
+        email = request.form.get("email", "")
+        gate = LoginGate(email, request.remote_addr or "", request.cookies.get(DEVICE_COOKIE))
+        wait = gate.wait()
+        if wait:
+            log.info("log-in delayed %d s from %s", wait, request.remote_addr)
+            return _too_many_log_ins(wait)
+        user = services.authenticate(email, request.form.get("password", ""))
         if user is None:
             log.info("failed log-in from %s", request.remote_addr)
+            record_failed_login(request.form.get("email", ""))
+            if gate.failed():
+                services.warn_of_guessing(email)
             error = _("The e-mail address or the password is not right.")
         else:
             _log_in(user, remember=bool(request.form.get("remember")))
-            return redirect(safe_next(request.args.get("next"), url_for("cases.home")))
+            response = redirect(safe_next(request.args.get("next"), _landing()))
+            gate.succeeded(response)  # this browser is now one the account has used
+            return response
     return render_template("accounts/login.html", error=error), 401 if error else 200
+
+
+def _too_many_log_ins(wait: int) -> Any:
+    """The page of a log-in that must wait: how long, and why (Retry-After says it to scripts)."""
+    shown = wait if wait < 60 else 60 * math.ceil(wait / 60)  # whole minutes, never fewer
+    page = render_template(
+        "accounts/too_many_log_ins.html",
+        wait=format_timedelta(timedelta(seconds=shown), granularity="second", threshold=1),
+    )
+    return page, 429, {"Retry-After": str(wait)}
 
 
 @bp.post("/logout")
 @login_required
 def logout() -> Any:
     end_session(current_user.session_key)
+    record_security_event_now("logout", user_id=current_user.id)
     session.clear()
     logout_user()  # after clearing: it leaves the order to delete the remember cookie
     flash(_("You have logged out."), "info")
@@ -122,10 +143,8 @@ def signup() -> Any:
         else:
             if user is not None and user.email_verified:  # the invitation link proved it
                 _log_in(user)
-                return redirect(url_for("cases.home"), 303)
-            # The same answer whether or not the address had an account: following the
-            # verification link from this browser then logs the new account in.
-            session["pending_signup"] = _signup_marker(fields["email"])
+                return redirect(_landing(), 303)
+            # The same answer whether or not the address had an account.
             chosen = normalise_language(fields["language"])
             if chosen:
                 session["language"] = chosen  # the next pages in the language just chosen
@@ -146,21 +165,56 @@ def signup() -> Any:
     )
 
 
-def _signup_marker(email: str) -> str:
-    return hmac.new(
-        current_app.config["SECRET_KEY"].encode(), email.strip().lower().encode(), "sha256"
-    ).hexdigest()
-
-
-@bp.get("/account/verify/<token>")
+@bp.route("/account/verify/<token>", methods=["GET", "POST"])
 def verify_email(token: str) -> Any:
-    user = services.verify_email(token)
-    if not current_user.is_authenticated and session.get("pending_signup") == _signup_marker(
-        user.email
-    ):
-        _log_in(user)  # the browser that signed up; a new session, so flash afterwards
-    flash(_("Thank you: your e-mail address is confirmed."), "ok")
-    return redirect(url_for("cases.home"))
+    """The link shows a page; only its POST confirms, for the person who signed up: logged in as
+    the account, or entering its password (throttled like a log-in)."""
+    account = services.account_to_verify(token)
+    mine = current_user.is_authenticated and current_user.id == account.id
+    errors: dict[str, Any] = {}
+    if request.method == "POST":
+        gate = None
+        if not mine:
+            gate = LoginGate(
+                account.email, request.remote_addr or "", request.cookies.get(DEVICE_COOKIE)
+            )
+            wait = gate.wait()
+            if wait:
+                return _too_many_log_ins(wait)
+        try:
+            user = services.verify_email(
+                token,
+                actor=current_user if mine else None,
+                password=request.form.get("password", ""),
+            )
+        except ValidationError as error:
+            if gate is not None:
+                gate.failed()
+            errors = error.errors
+        else:
+            if not mine:
+                if current_user.is_authenticated:  # someone else's session in this browser
+                    end_session(current_user.session_key)
+                    logout_user()
+                _log_in(user)  # a new session, so flash afterwards
+            flash(_("Thank you: your e-mail address is confirmed."), "ok")
+            response = redirect(_landing(), 303)
+            if gate is not None:
+                gate.succeeded(response)
+            return response
+    page = render_template("accounts/verify.html", account=account, mine=mine, errors=errors)
+    return page, 422 if errors else 200
+
+
+@bp.app_errorhandler(EmailNotConfirmed)
+def email_not_confirmed(error: EmailNotConfirmed) -> Any:
+    """Whatever an account whose address is not confirmed tried, the answer says how to confirm
+    it: the page offers the link again."""
+    if request.path.startswith("/api/"):
+        from odr.api.auth import unconfirmed_problem
+
+        return unconfirmed_problem()
+    return render_template("accounts/verify_first.html"), 403
 
 
 @bp.post("/account/verify/resend")
@@ -176,7 +230,9 @@ def resend_verification() -> Any:
 @limited("RATELIMIT_RESET", submitted_email)
 def forgot_password() -> Any:
     if request.method == "POST":
-        services.request_password_reset(request.form.get("email", ""))
+        services.request_password_reset(
+            request.form.get("email", ""), language=str(get_locale() or "en")
+        )
         return render_template("accounts/check_mail.html", email=request.form.get("email", ""))
     return render_template("accounts/forgot.html")
 
@@ -194,9 +250,17 @@ def _new_password_page(token: str, purpose: str) -> Any:
             except ValidationError as error:
                 errors = error.errors
             else:
-                flash(_("Your new password is set. Please log in."), "ok")
+                if purpose == "reset_password":
+                    done = _(
+                        "Your new password is set; every session has ended and your API tokens "
+                        "are revoked. Please log in."
+                    )
+                else:
+                    done = _("Your new password is set. Please log in.")
+                flash(done, "ok")
                 return redirect(url_for("accounts.login"))
-    return render_template("accounts/reset.html", errors=errors), 422 if errors else 200
+    page = render_template("accounts/reset.html", errors=errors, purpose=purpose)
+    return page, 422 if errors else 200
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
@@ -211,19 +275,38 @@ def welcome(token: str) -> Any:
 
 @bp.get("/invitations/<token>")
 def invitation(token: str) -> Any:
-    payload = services.read_invitation(token)
-    if current_user.is_authenticated and current_user.role == "merchant":
-        _accept_invitation(current_user, token)
-        return redirect(url_for("cases.home"))
+    """What the link would do: which dispute, what joining means, as which account. Opening it
+    changes nothing; a log-in or sign-up comes back here to confirm."""
+    invited = services.invitation_for(token)
     session["invitation"] = token
-    return render_template("accounts/invitation.html", email=payload["email"])
+    return render_template("accounts/invitation.html", invited=invited, token=token)
+
+
+@bp.post("/invitations/<token>")
+@login_required
+def join_dispute(token: str) -> Any:
+    """A logged-in merchant, having seen the dispute, joins it."""
+    try:
+        case = services.accept_invitation(current_user, token)
+    except EmailNotConfirmed:
+        raise
+    except Forbidden:  # not a merchant account: the page says so
+        invited = services.invitation_for(token)
+        return render_template("accounts/invitation.html", invited=invited, token=token), 403
+    session.pop("invitation", None)
+    flash(_("Dispute %(reference)s is now in your account.", reference=case.reference), "ok")
+    return redirect(url_for("cases.dispute", dispute_id=case.public_id), 303)
 
 
 # ---- the account page -------------------------------------------------------------------------
 
 
 def _account_page(
-    errors: dict[str, Any] | None = None, *, form: str = "", new_token: str | None = None
+    errors: dict[str, Any] | None = None,
+    *,
+    form: str = "",
+    new_token: str | None = None,
+    status: int | None = None,
 ) -> Any:
     """The account page; `form` names the form whose errors are shown (they share field names)."""
     staff = services.merchant_staff(current_user) if current_user.role == "merchant" else []
@@ -232,9 +315,11 @@ def _account_page(
         errors={form: errors or {}},
         tokens=services.list_tokens(current_user),
         new_token=new_token,
+        scopes_allowed=services.token_scopes_allowed(current_user.role),
+        token_days=services.TOKEN_DAYS,
         staff=staff,
     )
-    return page, 422 if errors else 200
+    return page, status or (422 if errors else 200)
 
 
 @bp.get("/account")
@@ -255,7 +340,13 @@ def change_password() -> Any:
         services.change_password(current_user, request.form.get("password", ""), new)
     except ValidationError as error:
         return _account_page(error.errors, form="password")
-    flash(_("Your password is changed; your other sessions have ended."), "ok")
+    flash(
+        _(
+            "Your password is changed; your other sessions have ended and your API tokens "
+            "are revoked."
+        ),
+        "ok",
+    )
     return redirect(url_for("accounts.account"), 303)
 
 
@@ -289,10 +380,22 @@ def create_token() -> Any:
     expires_at = datetime.combine(day, time.max, tzinfo=UTC) if day else None
     try:
         _token, plain = services.create_token(
-            current_user, name=request.form.get("name", "").strip(), expires_at=expires_at
+            current_user,
+            name=request.form.get("name", "").strip(),
+            scopes=request.form.getlist("scopes"),
+            expires_at=expires_at,
         )
+    except EmailNotConfirmed:
+        message = _(
+            "Confirm your e-mail address before making an API token: follow the link we sent "
+            "you, or ask for a new one."
+        )
+        return _account_page({"name": message}, form="token", status=403)
     except ValidationError as error:
-        return _account_page(error.errors, form="token")
+        errors = dict(error.errors)
+        if "expires_at" in errors:  # the form asks for a day
+            errors["expires_on"] = errors.pop("expires_at")
+        return _account_page(errors, form="token")
     return _account_page(new_token=plain)
 
 
@@ -306,13 +409,15 @@ def revoke_token(token_id: int) -> Any:
 
 @bp.post("/account/staff")
 @login_required
+@limited("RATELIMIT_STAFF", logged_in_user)
 def add_staff() -> Any:
     fields = {key: request.form.get(key, "") for key in ("name", "email", "language")}
     try:
         services.add_merchant_staff(current_user, fields)
     except ValidationError as error:
         return _account_page(error.errors, form="staff")
-    flash(_("We have sent %(email)s a link to choose a password.", email=fields["email"]), "ok")
+    # The same whether or not the address had an account (it then got a notice instead).
+    flash(_("We have sent an invitation to %(email)s.", email=fields["email"]), "ok")
     return redirect(url_for("accounts.account"), 303)
 
 

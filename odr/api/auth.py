@@ -1,4 +1,9 @@
-"""Bearer tokens for the API."""
+"""Bearer tokens for the API, and the scope each request needs.
+
+`partner` opens the referral endpoints; elsewhere a GET needs `read` and a POST `write`. Who the
+caller is, and what their role may do on a dispute, is still the policy's to decide: a scope only
+narrows what a token can do for its account.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +11,70 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import g, request
+from flask import Response, g, request, url_for
 from flask_babel import gettext as _
 
-from odr.accounts.services import user_for_token
+from odr.accounts.services import token_in_use
 from odr.api.problems import problem
+
+NO_SCOPE = frozenset({"api.me"})  # any live token may ask who it is
+
+
+def scope_needed() -> str | None:
+    """The scope the current request needs, or None."""
+    if request.endpoint in NO_SCOPE:
+        return None
+    if request.path.startswith("/api/v1/referrals"):
+        return "partner"
+    return "read" if request.method in ("GET", "HEAD") else "write"
+
+
+def unconfirmed_problem() -> Response:
+    """The answer to an account whose e-mail address is not confirmed yet, and how to confirm."""
+    return problem(
+        403,
+        _("Confirm your e-mail address first."),
+        _(
+            "Follow the link we sent to your address, or log in and ask for a new one "
+            "(POST %(path)s).",
+            path=url_for("accounts.resend_verification"),
+        ),
+    )
 
 
 def token_required(view: Callable) -> Callable:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         header = request.headers.get("Authorization", "")
-        scheme, _sep, token = header.partition(" ")
-        user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
-        if user is None:
+        scheme, _sep, plain = header.partition(" ")
+        token = token_in_use(plain.strip()) if scheme.lower() == "bearer" else None
+        if token is None:
             return problem(
                 401,
                 _("Authentication required."),
                 _("Send a valid API token as 'Authorization: Bearer <token>'."),
             )
-        g.api_user = user
+        if not token.user.email_verified:
+            return unconfirmed_problem()
+        scope = scope_needed()
+        if scope is not None and scope not in token.scopes:
+            answer = problem(
+                403,
+                _("This token lacks the scope this request needs."),
+                _(
+                    "The request needs the scope '%(scope)s'; this token has: %(scopes)s. "
+                    "Make a token with that scope on your account page.",
+                    scope=scope,
+                    scopes=", ".join(token.scopes),
+                ),
+                scope=scope,
+            )
+            answer.headers["WWW-Authenticate"] = (
+                f'Bearer realm="odr", error="insufficient_scope", scope="{scope}"'
+            )
+            return answer
+        g.api_user = token.user
+        g.api_token = token
         return view(*args, **kwargs)
 
     return wrapper

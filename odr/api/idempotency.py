@@ -64,6 +64,7 @@ def idempotent(view: Callable) -> Callable:
             _store(user_id, key, response)
         return response
 
+    wrapper.honours_idempotency_key = True  # kept by the decorators above (`wraps`); see openapi
     return wrapper
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from odr.api.idempotency import MAX_KEY_LENGTH
 from odr.cases.models import CATEGORIES, EVIDENCE_TYPES, REMEDIES
 from odr.negotiation.models import OFFER_STATUSES
 
@@ -31,7 +32,9 @@ def _op(summary: str, ok: str, schema: dict[str, Any] | None, *codes: int, body:
         "summary": summary,
         "responses": {ok: {"description": "OK", **(_json(schema) if schema else {})}},
     }
-    operation["responses"].update(_problems(401, *codes))
+    # Every call with a token may answer 401 (no live token) and 403 (a scope it lacks, or an
+    # account whose address is not confirmed yet), besides the operation's own.
+    operation["responses"].update(_problems(401, 403, *codes))
     if body is not None:
         operation["requestBody"] = {"required": True, **_json(body)}
     return operation
@@ -49,11 +52,49 @@ EVIDENCE_ID = {"name": "evidence_id", "in": "path", "required": True, "schema": 
 DOCUMENT_ID = {"name": "document_id", "in": "path", "required": True, "schema": {"type": "string"}}
 CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
 PAGING = [
-    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+    {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+    },
+    {
+        "name": "cursor",
+        "in": "query",
+        "description": "The `next_cursor` of the page before; any other value is a 422.",
+        "schema": {"type": "string"},
+    },
 ]
-IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}
-IF_MATCH = {"name": "If-Match", "in": "header", "schema": {"type": "string"}}
+IDEMPOTENCY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "description": "The same key and body again give the first answer (kept per caller).",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+}
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "description": "The dispute's version, from its `ETag`: a 412 if it has changed since.",
+    "schema": {"type": "string", "pattern": '^(W/)?"?[0-9]{1,9}"?$'},
+}
+
+# What an operation may answer because of what it takes, declared once for every operation that
+# takes it (`_shared_answers`), so that a route cannot leave one out.
+SHARED_ANSWERS = {
+    "Idempotency-Key": (400, 409, 422),  # malformed; the same key still running; another body
+    "If-Match": (412, 422),  # the dispute has changed; not a version
+    "limit": (422,),  # out of range, or an unknown cursor
+    "requestBody": (400,),  # not a JSON object
+}
+
+
+def _shared_answers(paths: dict[str, Any]) -> None:
+    for item in paths.values():
+        for operation in item.values():
+            takes = {p["name"] for p in operation.get("parameters", [])}
+            takes |= {"requestBody"} & operation.keys()
+            codes = [code for name in sorted(takes) for code in SHARED_ANSWERS.get(name, ())]
+            for code, answer in _problems(*codes).items():
+                operation["responses"].setdefault(code, answer)
 
 
 def _schemas() -> dict[str, Any]:
@@ -69,6 +110,11 @@ def _schemas() -> dict[str, Any]:
                 "status": {"type": "integer"},
                 "detail": string,
                 "errors": {"type": "object", "additionalProperties": string},
+                "scope": {
+                    "type": "string",
+                    "enum": ["read", "write", "partner"],
+                    "description": "On a 403: the scope the token lacks for this request.",
+                },
             },
         },
         "Money": {
@@ -88,8 +134,8 @@ def _schemas() -> dict[str, Any]:
                 "email": {"type": "string", "format": "email"},
                 "country": {"type": "string", "pattern": "^[A-Z]{2}$"},
                 "language": string,
-                "address": string,
-                "website": string,
+                "address": {"type": ["string", "null"]},
+                "website": {"type": ["string", "null"]},
             },
             "additionalProperties": False,
         },
@@ -290,7 +336,8 @@ def _schemas() -> dict[str, Any]:
             "description": "A PDF, PNG, JPEG or WebP image, or UTF-8 text of at most 10 MB; "
             "at most 50 MB for a dispute. The type is decided by the content.",
             "properties": {
-                "file": {"type": "string", "contentMediaType": "application/octet-stream"}
+                # Any bytes are a file's content (OpenAPI 3.1 leaves out `type` for binary data).
+                "file": {"contentMediaType": "application/octet-stream"}
             },
         },
         "ActionBody": {
@@ -328,7 +375,7 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": PAGING,
             },
             "post": {
-                **_op("Lodge a dispute", "201", dispute, 400, 403, 409, 422, body=_ref("Lodging")),
+                **_op("Lodge a dispute", "201", dispute, 403, 409, 422, 429, body=_ref("Lodging")),
                 "parameters": [IDEMPOTENCY],
             },
         },
@@ -462,12 +509,17 @@ def openapi_document() -> dict[str, Any]:
         "get": {**referral_file, "parameters": [referral_id, EVIDENCE_ID]}
     }
     steps = (
-        ("accept", "Accept a referral", ["partner_reference"]),
-        ("decline", "Decline a referral", ["reason"]),
-        ("updates", "Report progress (`status`: a short code)", ["status", "note"]),
+        ("accept", "Accept a referral", ["partner_reference"], ["partner_reference"]),
+        ("decline", "Decline a referral", ["reason"], ["reason"]),
+        ("updates", "Report progress (`status`: a short code)", ["status", "note"], ["status"]),
     )
-    for step, summary, fields in steps:
-        body = {"type": "object", "properties": {f: {"type": "string"} for f in fields}}
+    for step, summary, fields, required in steps:
+        body = {
+            "type": "object",
+            "required": required,
+            "properties": {f: {"type": "string"} for f in fields},
+            "additionalProperties": False,
+        }
         paths[f"/api/v1/referrals/{{referral_id}}/{step}"] = {
             "post": {
                 **_op(summary, "200", referral, 403, 404, 409, 422, body=body),
@@ -515,12 +567,25 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [ID, OFFER_ID, IDEMPOTENCY, IF_MATCH],
             }
         }
+    _shared_answers(paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": "ODR API", "version": "1"},
         "components": {
             "schemas": _schemas(),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": (
+                        "An API token. Its scopes decide what it may do: `read` the GETs on "
+                        "disputes and documents, `write` the POSTs on disputes, `partner` the "
+                        "/api/v1/referrals endpoints; a request outside them answers 403 naming "
+                        "the missing scope. Every token expires (90 days unless chosen when it "
+                        "is made); `GET /api/v1/me` shows its scopes and expiry."
+                    ),
+                }
+            },
         },
         "security": [{"bearer": []}],
         "paths": paths,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -50,9 +51,14 @@ def _malformed() -> Response:
     )
 
 
+def _is_number(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also takes '³', which `int` refuses (a 500)."""
+    return re.fullmatch(r"[0-9]{1,9}", text) is not None
+
+
 def _page_params() -> tuple[int, int | None] | Response:
     raw_limit = request.args.get("limit", "50")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+    if not _is_number(raw_limit) or not 1 <= int(raw_limit) <= MAX_LIMIT:
         return problem(
             422,
             _("Some fields are invalid."),
@@ -88,7 +94,7 @@ def _expected_version() -> int | None:
     if header is None:
         return None
     value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not _is_number(value):
         raise ValidationError({"If-Match": _l('Send the dispute\'s version, such as "3".')})
     return int(value)
 
@@ -128,6 +134,10 @@ def me() -> Response:
             "roles": [user.role],
             "country": user.country,
             "language": user.language,
+            "token": {
+                "scopes": g.api_token.scopes,
+                "expires_at": g.api_token.expires_at.isoformat(),
+            },
         }
     )
 

@@ -1,14 +1,13 @@
-"""The append-only event log of a case, chained by SHA-256.
+"""The append-only event log of a case, chained by HMAC-SHA256 under the audit key (`odr.audit`).
 
 Each event's hash covers the previous hash and the canonical JSON of the event; the case row keeps
-the count and the head hash, so an altered, inserted or removed event breaks the chain. Event data
-holds ids and amounts, never names or addresses, so personal data can be pseudonymised later
-without touching the chain.
+the count and the head hash, so an altered, inserted or removed event breaks the chain, and without
+the key it cannot be recomputed. Event data holds ids and amounts, never names or addresses, so
+personal data can be pseudonymised later without touching the chain.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from types import SimpleNamespace
@@ -17,15 +16,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from odr import clock
+from odr.audit import GENESIS, canonical_json, chain_hash
 from odr.cases.models import Case, Event
 from odr.db import insert_rows
 from odr.extensions import db
-
-GENESIS = "0" * 64
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def event_hash(case: Case, event: Any) -> str:
@@ -38,7 +32,7 @@ def event_hash(case: Case, event: Any) -> str:
         "kind": event.kind,
         "data": event.data,
     }
-    return hashlib.sha256((event.prev_hash + canonical_json(body)).encode()).hexdigest()
+    return chain_hash(event.prev_hash, body)
 
 
 def append_event(

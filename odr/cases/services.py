@@ -38,6 +38,7 @@ from odr.policy import (
     case_role,
     decide,
     refusal_before_guards,
+    require_confirmed_email,
     visible_cases,
     visible_events,
     visible_messages,
@@ -337,8 +338,7 @@ def lodge_dispute(*, filer: User, body: Any) -> Case:
     """Validate, screen and record a new dispute; notify the respondent after commit."""
     if filer.role not in ("consumer", "platform"):
         raise Forbidden("only consumers and platforms lodge disputes")
-    if not filer.email_verified:
-        raise Forbidden("confirm your e-mail address before lodging a dispute")
+    require_confirmed_email(filer)
     columns = parse_lodging(body, filer=filer)
     workflow = get_workflow("dispute")
     now = clock.now()
@@ -474,6 +474,7 @@ def fire(
 def refuse_unless_allowed(case: Case, action: str, actor: User | None) -> None:
     """Who may not act at all (unknown action, not their case, wrong role or stage) is told so
     before being told what is wrong with the input."""
+    require_confirmed_email(actor)
     workflow = get_workflow(case.workflow, case.workflow_version)
     if action not in workflow.actions:
         raise NotFound("unknown action")

@@ -8,8 +8,6 @@ always subset, never embedded whole (a full Noto CJK made a 44 MB PDF).
 from __future__ import annotations
 
 import functools
-import multiprocessing
-import resource
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -20,6 +18,7 @@ import pydyf
 import segno
 from weasyprint import HTML, Attachment
 
+from odr.bounded import OutOfBounds, run_bounded
 from odr.documents.fetcher import ProjectFetcher
 from odr.errors import DomainError
 
@@ -152,80 +151,30 @@ def render_bounded(
     memory_mb: int = 1024,
     **kwargs: Any,
 ) -> bytes:
-    """`job(*args, **kwargs)` in a child process limited in time and address space.
+    """`job(*args, **kwargs)` in a child process limited in time and address space (see
+    `odr.bounded.run_bounded`: a forkserver child with WeasyPrint imported already).
 
     Raises RenderTooCostly when the child runs past `seconds` (it is killed), runs out of its
     `memory_mb` (MemoryError in the child), or dies without an answer (C libraries such as GLib
     abort rather than raise when an allocation fails). Any other exception is raised again here.
-
-    The child comes from a "forkserver": forked from a small single-threaded server started
-    once, which has WeasyPrint imported already. "fork" would copy the calling process — its
-    threads' held locks, its database connections, its whole address space counted against
-    the limit; "spawn" would be as clean but starts an interpreter and imports WeasyPrint for
-    every document. Either way `job` and its arguments must be picklable (a module-level function
-    such as `render_pdf`, not a closure).
+    `job` and its arguments must be picklable (a module-level function such as `render_pdf`).
     """
-    context = _context()
-    reader, writer = context.Pipe(duplex=False)
-    child = context.Process(
-        target=_run_bounded, args=(writer, memory_mb, job, args, kwargs), daemon=True
-    )
-    child.start()
-    writer.close()
     try:
-        if not reader.poll(seconds):
+        return run_bounded(job, *args, seconds=seconds, memory_mb=memory_mb, **kwargs)
+    except OutOfBounds as stopped:
+        if stopped.bound == "time":
             raise RenderTooCostly(
                 f"The render ran past {seconds:g} s and was stopped; it is tried again later.",
                 seconds=seconds,
-            )
-        try:
-            outcome, value = reader.recv()
-        except EOFError:
-            child.join()
+            ) from None
+        if stopped.bound == "memory":
             raise RenderTooCostly(
-                f"The render process ended without a result (exit code {child.exitcode}), "
-                f"most likely out of its {memory_mb} MB; it is tried again later.",
+                f"The render needed more than {memory_mb} MB and was stopped; "
+                "it is tried again later.",
                 memory_mb=memory_mb,
             ) from None
-    finally:
-        reader.close()
-        if child.is_alive():
-            child.kill()
-        child.join()
-    if outcome == "memory":
         raise RenderTooCostly(
-            f"The render needed more than {memory_mb} MB and was stopped; it is tried again later.",
+            f"The render process ended without a result (exit code {stopped.exit_code}), "
+            f"most likely out of its {memory_mb} MB; it is tried again later.",
             memory_mb=memory_mb,
-        )
-    if outcome == "error":
-        raise value
-    return value
-
-
-@functools.cache
-def _context() -> multiprocessing.context.BaseContext:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__, "odr.documents.warm"])
-    return context
-
-
-def _run_bounded(
-    writer: Any,
-    memory_mb: int,
-    job: Callable[..., bytes],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> None:
-    limit = memory_mb * 2**20
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    try:
-        writer.send(("done", job(*args, **kwargs)))
-    except MemoryError:
-        writer.send(("memory", None))
-    except Exception as exc:  # raised again in the parent
-        try:
-            writer.send(("error", exc))
-        except Exception:  # not picklable: its name and message still tell what happened
-            writer.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
-    finally:
-        writer.close()
+        ) from None

@@ -23,6 +23,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from odr import clock
+from odr.accounts.audit import record_security_event
 from odr.accounts.models import ApiToken, User
 from odr.accounts.services import (
     create_token,
@@ -265,7 +266,7 @@ def replace_api_token(partner: Partner) -> tuple[User, str]:
     token, plain = create_token(user, name=f"partner {partner.name}"[:100])
     accounts = sa.select(User.id).where(User.partner_id == partner.id)
     with write_transaction(db.session):
-        db.session.execute(
+        revoked = db.session.execute(
             sa.update(ApiToken)
             .where(
                 ApiToken.user_id.in_(accounts),
@@ -273,7 +274,10 @@ def replace_api_token(partner: Partner) -> tuple[User, str]:
                 ApiToken.revoked_at.is_(None),
             )
             .values(revoked_at=clock.now())
-        )
+            .returning(ApiToken.id, ApiToken.user_id)
+        ).all()
+        for token_id, owner in revoked:
+            record_security_event("token_revoked", user_id=owner, token_id=token_id)
     return user, plain
 
 

@@ -126,19 +126,16 @@ def decode_outcome_document(value: Any) -> tuple[str, bytes] | None:
 
 
 def store_outcome_pdf(filename: str | None, data: bytes, field: str) -> CheckedFile:
-    """The outcome's PDF checked to be a PDF of at most 10 MB with nothing active in it, and
-    stored (content-addressed, so a report then refused leaves at most an unreferenced file);
-    a refusal names `field`."""
+    """The outcome's PDF checked to be a PDF of at most 10 MB with nothing active in it (by the
+    evidence's own bounded inspection, `check_pdf`), and stored (content-addressed, so a report
+    then refused leaves at most an unreferenced file); a refusal names `field`."""
     if not data:
         raise ValidationError({field: EMPTY})
     if len(data) > MAX_FILE_SIZE:
         raise ValidationError({field: TOO_LARGE})
     if not data.startswith(b"%PDF-"):
         raise ValidationError({field: _l("Send the document as a PDF.")})
-    try:
-        check_pdf(data)
-    except ValidationError as refused:
-        raise ValidationError({field: refused.errors["file"]}) from None
+    check_pdf(data, field)
     get_storage().put(data)
     return CheckedFile(display_filename(filename), "application/pdf", len(data), sha256_of(data))
 

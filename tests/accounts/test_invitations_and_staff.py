@@ -14,7 +14,7 @@ from odr import clock
 from odr.accounts.models import User
 from odr.cases.models import Case, Event, RespondentLink
 from odr.extensions import db
-from tests.factories import PASSWORD, lodge, make_user
+from tests.factories import PASSWORD, ApiClient, lodge, make_user, token_from_before
 
 SHOP = "shop@merchant.example"
 OFFER = {"amount": {"amount": "60.00", "currency": "EUR"}, "remedy": "partial_refund", "terms": "t"}
@@ -103,6 +103,27 @@ def assert_cannot_see(web, api_client, dispute: dict) -> None:
     assert dispute["id"] not in [item["id"] for item in listed]
 
 
+def assert_unconfirmed_sees_nothing(web, api_client, dispute: dict) -> None:
+    """An account whose address is not confirmed: no page of the dispute, and its API token
+    (one from before tokens needed a confirmed address) is refused outright."""
+    assert web.get(f"/disputes/{dispute['id']}").status_code == 404
+    assert dispute["reference"] not in text(web.get("/disputes"))
+    assert api_client.get(f"/api/v1/disputes/{dispute['id']}").status_code == 403
+    assert api_client.get("/api/v1/disputes").status_code == 403
+
+
+def join(web, path: str):
+    """Open the invitation link, then confirm on its page."""
+    assert web.get(path).status_code == 200
+    return web.post(path)
+
+
+def unconfirmed_client(app, user) -> ApiClient:
+    client = ApiClient(app)
+    client.token = token_from_before(app, user)
+    return client
+
+
 def assert_can_see(web, api_client, dispute: dict) -> None:
     assert web.get(f"/disputes/{dispute['id']}").status_code == 200
     assert dispute["reference"] in text(web.get("/disputes"))
@@ -119,15 +140,20 @@ def test_a_merchant_without_an_account_signs_up_from_the_link_and_sees_the_dispu
 ):
     dispute = lodge(api.as_user(make_user(app, "consumer")), respondent_email=SHOP)
 
-    invited = web.get(invitation_for(mailbox, dispute))
+    path = invitation_for(mailbox, dispute)
+    invited = web.get(path)
     assert invited.status_code == 200
     assert SHOP in text(invited)
-    # The link proved the address: the account is ready, and the merchant goes straight in.
-    assert sign_up_merchant(web, SHOP, name="Klaus Becker").status_code == 303
-
+    # The link proved the address: the account is ready, and the merchant comes back to the
+    # invitation to confirm it.
+    signed_up = sign_up_merchant(web, SHOP, name="Klaus Becker")
+    assert signed_up.status_code == 303 and signed_up.headers["Location"] == path
     merchant = user_by_email(app, SHOP)
     assert merchant.role == "merchant"
     assert merchant.email_verified, "following the link proves the address"
+    assert [e.kind for e in events(app, dispute)] == ["lodged"]  # nothing joined by itself
+    assert join(web, path).status_code == 303
+
     listing = web.get("/disputes")
     assert dispute["reference"] in text(listing)
     assert "Please confirm your e-mail address" not in text(listing)
@@ -147,9 +173,9 @@ def test_a_merchant_logged_in_with_another_address_takes_the_dispute_into_that_a
     merchant = make_user(app, "merchant", email="disputes@rheinland.example", name="Jana Roth")
     web.login(merchant.email)
 
-    joined = web.get(invitation_for(mailbox, dispute))
+    joined = join(web, invitation_for(mailbox, dispute))
 
-    assert joined.status_code == 302
+    assert joined.status_code == 303
     assert_can_see(web, api.as_user(merchant), dispute)
     page = web.get(f"/disputes/{dispute['id']}")
     assert "The merchant joined the dispute" in timeline(page)
@@ -165,7 +191,7 @@ def test_an_unverified_account_that_merely_names_the_respondents_address_sees_no
     web = make_web()
     web.login(SHOP)
 
-    assert_cannot_see(web, api.as_user(squatter), dispute)
+    assert_unconfirmed_sees_nothing(web, unconfirmed_client(app, squatter), dispute)
 
 
 def test_the_unverified_namesake_still_sees_nothing_after_another_merchant_joined(
@@ -176,11 +202,11 @@ def test_the_unverified_namesake_still_sees_nothing_after_another_merchant_joine
     merchant = make_user(app, "merchant", email="disputes@rheinland.example")
     joiner = make_web()
     joiner.login(merchant.email)
-    assert joiner.get(invitation_for(mailbox, dispute)).status_code == 302
+    assert join(joiner, invitation_for(mailbox, dispute)).status_code == 303
     web = make_web()
     web.login(SHOP)
 
-    assert_cannot_see(web, api.as_user(squatter), dispute)
+    assert_unconfirmed_sees_nothing(web, unconfirmed_client(app, squatter), dispute)
     assert_can_see(joiner, api.as_user(merchant), dispute)
 
 
@@ -192,7 +218,7 @@ def test_an_invitation_link_works_once(app, api, make_web, mailbox):
     first_web.login(first.email)
     second_web.login(second.email)
 
-    assert first_web.get(path).status_code == 302
+    assert join(first_web, path).status_code == 303
     again = second_web.get(path)
 
     assert again.status_code == 400
@@ -242,7 +268,7 @@ def test_an_invitation_for_one_dispute_does_not_open_another(app, api, web, mail
     merchant = make_user(app, "merchant", email="disputes@rheinland.example")
     web.login(merchant.email)
 
-    assert web.get(invitation_for(mailbox, first)).status_code == 302
+    assert join(web, invitation_for(mailbox, first)).status_code == 303
 
     client = api.as_user(merchant)
     assert_can_see(web, client, first)
@@ -304,7 +330,8 @@ def test_a_consumer_who_enters_after_following_the_link_does_not_join(
     if logged_in:
         assert_cannot_see(web, api.as_user(consumer), dispute)
     else:
-        assert api.as_user(consumer).get(f"/api/v1/disputes/{dispute['id']}").status_code == 404
+        held = unconfirmed_client(app, consumer)
+        assert held.get(f"/api/v1/disputes/{dispute['id']}").status_code == 403
     assert respondent_links(app) == 0
     assert [e.kind for e in events(app, dispute)] == ["lodged"]
 

@@ -208,7 +208,10 @@ def test_a_password_change_ends_the_other_sessions_but_keeps_this_one(app, make_
     assert response.status_code == 303
     account = here.get("/account")
     assert account.status_code == 200
-    assert "Your password is changed; your other sessions have ended." in page(account)
+    assert (
+        "Your password is changed; your other sessions have ended and your API tokens are revoked."
+        in page(account)
+    )
     assert not logged_in(laptop.client)
     assert not logged_in(phone.client)
     assert here.post("/logout").status_code == 302  # the kept session still works in full
@@ -400,7 +403,8 @@ def test_the_token_list_shows_names_expiry_and_when_each_was_last_used(app, web)
 
         rows = token_rows(web.get("/account"))
         assert rows["CI deploy"]["Last used"] == "never"
-        assert rows["CI deploy"]["Expires"] == "never"
+        assert rows["CI deploy"]["Expires"] == formatted(app, created_at + timedelta(days=90))
+        assert rows["CI deploy"]["Scopes"] == "read, write"
         assert rows["CI deploy"]["Created"] == formatted(app, created_at)
         assert rows["reporting"]["Expires"] == formatted(
             app, datetime(2031, 4, 1, 23, 59, 59, 999999, tzinfo=UTC)

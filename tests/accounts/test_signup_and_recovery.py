@@ -16,7 +16,14 @@ from odr.accounts.models import User
 from odr.accounts.services import find_user_by_email
 from odr.extensions import db
 from tests.conftest import WebClient
-from tests.factories import PASSWORD, ApiClient, lodge, lodging_body, make_user, token_for
+from tests.factories import (
+    PASSWORD,
+    ApiClient,
+    lodge,
+    lodging_body,
+    make_user,
+    token_from_before,
+)
 
 NEW_PASSWORD = "amber kettle juniper 58 lanterns"
 OTHER_PASSWORD = "violet harbour ferry 91 thistle"
@@ -103,6 +110,13 @@ def comparable(response, email: str) -> str:
 
 def logged_in(web) -> bool:
     return web.client.get("/disputes").status_code == 200
+
+
+def confirm(web, link: str, password: str | None = PASSWORD):
+    """Open a verification link and confirm on its page: with the password, or (None) as the
+    account logged in."""
+    web.get(link)
+    return web.post(link, {"password": password} if password is not None else {})
 
 
 # ---- sign-up ------------------------------------------------------------------------------------
@@ -220,7 +234,7 @@ def test_an_unverified_consumer_cannot_lodge_until_the_link_is_followed(app, mak
     web = make_web()
     web.login(user.email)
     api = ApiClient(app)
-    api.token = token_for(app, user)
+    api.token = token_from_before(app, user)
 
     refused = web.get("/disputes/new")
     assert refused.status_code == 403
@@ -229,8 +243,8 @@ def test_an_unverified_consumer_cannot_lodge_until_the_link_is_followed(app, mak
     assert api.post("/api/v1/disputes", lodging_body()).status_code == 403
     assert web.post("/disputes/new", {"claim.description": "x"}).status_code == 403
 
-    followed = web.get(link_to(mailbox, user.email, "/account/verify"))
-    assert followed.status_code == 302
+    followed = confirm(web, link_to(mailbox, user.email, "/account/verify"), password=None)
+    assert followed.status_code == 303
     assert stored_user(app, user.email).email_verified
     assert "Thank you: your e-mail address is confirmed." in page(web.get("/disputes"))
     assert web.get("/disputes/new").status_code == 200
@@ -248,15 +262,16 @@ def test_an_unverified_merchant_sees_no_dispute_naming_its_address_until_verifie
     web = make_web()
     web.login(merchant.email)
     merchant_api = ApiClient(app)
-    merchant_api.token = token_for(app, merchant)
+    merchant_api.token = token_from_before(app, merchant)
 
     assert web.get(f"/disputes/{dispute['id']}").status_code == 404
     listing = web.get("/disputes")
     assert listing.status_code == 200 and dispute["reference"] not in page(listing)
-    assert merchant_api.get(f"/api/v1/disputes/{dispute['id']}").status_code == 404
-    assert merchant_api.get("/api/v1/disputes").get_json()["items"] == []
+    assert merchant_api.get(f"/api/v1/disputes/{dispute['id']}").status_code == 403
+    assert merchant_api.get("/api/v1/disputes").status_code == 403
 
-    assert web.get(link_to(mailbox, merchant.email, "/account/verify")).status_code == 302
+    link = link_to(mailbox, merchant.email, "/account/verify")
+    assert confirm(web, link, password=None).status_code == 303
 
     assert web.get(f"/disputes/{dispute['id']}").status_code == 200
     assert dispute["reference"] in page(web.get("/disputes"))
@@ -265,14 +280,21 @@ def test_an_unverified_merchant_sees_no_dispute_naming_its_address_until_verifie
     assert [item["id"] for item in listed] == [dispute["id"]]
 
 
-def test_the_verification_link_works_without_being_logged_in(app, make_web, mailbox):
+def test_the_verification_link_needs_the_password_when_not_logged_in(app, make_web, mailbox):
     sign_up(make_web())
+    link = link_to(mailbox, "lin.wei@example.com", "/account/verify")
     stranger = make_web()
 
-    assert (
-        stranger.get(link_to(mailbox, "lin.wei@example.com", "/account/verify")).status_code == 302
-    )
+    opened = stranger.get(link)
+    assert opened.status_code == 200 and "The password of this account" in page(opened)
+    assert not stored_user(app, "lin.wei@example.com").email_verified
+    wrong = confirm(stranger, link, OTHER_PASSWORD)
+    assert wrong.status_code == 422 and field_errors(wrong) == ["password"]
+    assert not stored_user(app, "lin.wei@example.com").email_verified
+
+    assert confirm(stranger, link).status_code == 303
     assert stored_user(app, "lin.wei@example.com").email_verified
+    assert logged_in(stranger)
 
 
 def test_an_altered_verification_link_is_refused(app, make_web, mailbox):
@@ -303,7 +325,7 @@ def test_a_verification_link_still_works_just_before_48_hours(app, make_web, mai
     link = link_to(mailbox, "lin.wei@example.com", "/account/verify")
 
     with clock.travel_to(clock.now() + timedelta(hours=47)):
-        assert make_web().get(link).status_code == 302
+        assert confirm(make_web(), link).status_code == 303
 
     assert stored_user(app, "lin.wei@example.com").email_verified
 
@@ -313,7 +335,7 @@ def test_following_a_verification_link_again_is_harmless(app, make_web, mailbox)
     web = make_web()
     web.login("lin.wei@example.com")
     link = link_to(mailbox, "lin.wei@example.com", "/account/verify")
-    assert web.get(link).status_code == 302
+    assert confirm(web, link, password=None).status_code == 303
     verified_at = stored_user(app, "lin.wei@example.com").email_verified_at
 
     again = web.get(link)
@@ -336,7 +358,7 @@ def test_asking_for_the_link_again_mails_a_new_one_that_works(app, make_web, mai
     assert "We have sent the link again." in page(web.get("/disputes"))
     first_again, second = links_to(mailbox, "lin.wei@example.com", "/account/verify")
     assert first_again == first and second != first
-    assert web.get(second).status_code == 302
+    assert confirm(web, second, password=None).status_code == 303
     assert stored_user(app, "lin.wei@example.com").email_verified
 
 
@@ -384,7 +406,10 @@ def test_forgot_password_answers_the_same_for_known_and_unknown_addresses(app, m
     assert comparable(known, user.email) == comparable(unknown, "nobody@example.com")
     [mail] = mailbox.to(user.email)
     assert mail["Subject"] == "Reset your ODR password"
-    assert mailbox.to("nobody@example.com") == []
+    # The unknown address is told no account uses it: the same work, so the same time.
+    [notice] = mailbox.to("nobody@example.com")
+    assert notice["Subject"] == "Your request to reset an ODR password"
+    assert links_to(mailbox, "nobody@example.com", "/password/reset") == []
 
 
 def test_a_deactivated_account_gets_no_reset_link(app, make_web, mailbox):
@@ -394,7 +419,9 @@ def test_a_deactivated_account_gets_no_reset_link(app, make_web, mailbox):
         db.session.commit()
 
     assert request_reset(make_web(), user.email).status_code == 200
-    assert mailbox.to(user.email) == []
+    [notice] = mailbox.to(user.email)
+    assert notice["Subject"] == "Your request to reset an ODR password"
+    assert links_to(mailbox, user.email, "/password/reset") == []
 
 
 def test_a_reset_link_sets_a_new_password_and_ends_every_session(app, make_web, mailbox):
@@ -410,7 +437,10 @@ def test_a_reset_link_sets_a_new_password_and_ends_every_session(app, make_web, 
     response = set_password(web, link, NEW_PASSWORD)
 
     assert response.status_code == 302 and "/login" in response.headers["Location"]
-    assert "Your new password is set. Please log in." in page(web.get("/login"))
+    assert (
+        "Your new password is set; every session has ended and your API tokens are revoked."
+        in page(web.get("/login"))
+    )
     assert not logged_in(elsewhere)
     assert can_log_in(app, user.email, NEW_PASSWORD)
     assert not can_log_in(app, user.email, PASSWORD)

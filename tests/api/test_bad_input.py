@@ -610,7 +610,7 @@ def test_an_action_names_the_invalid_parameter_with_a_422_and_writes_nothing(
 
 
 @pytest.mark.parametrize("endpoint", ["accept", "reject", "escalate", "withdraw"])
-@pytest.mark.parametrize("if_match", ["abc", "v1", "-1", ""])
+@pytest.mark.parametrize("if_match", ["abc", "v1", "-1", "", "³", '"³"'])
 def test_an_if_match_that_is_not_a_version_is_a_422_naming_it_and_writes_nothing(
     dispute, writes_nothing, endpoint, if_match
 ):

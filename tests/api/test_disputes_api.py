@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tests.factories import lodge, make_user
+import pytest
+
+from odr.errors import EmailNotConfirmed
+from tests.factories import ApiClient, lodge, make_user, token_from_before
 
 OFFER = {"amount": {"amount": "60.00", "currency": "EUR"}, "remedy": "partial_refund", "terms": "t"}
 
@@ -139,14 +142,19 @@ def test_strangers_get_404_never_403(app, api):
         assert stranger.get("/api/v1/disputes").get_json()["items"] == []
 
 
-def test_an_unverified_merchant_with_the_named_email_sees_nothing(app, api):
+def test_an_unverified_merchant_with_the_named_email_gets_no_token_and_sees_nothing(app, api):
     claimant, _ = _parties(app, api)
     dispute = lodge(claimant, respondent_email="new@merchant.example")
-    pretender = api.as_user(
-        make_user(app, "merchant", email="new@merchant.example", verified=False)
-    )
-    assert pretender.get(f"/api/v1/disputes/{dispute['id']}").status_code == 404
-    assert pretender.get("/api/v1/disputes").get_json()["items"] == []
+    pretender = make_user(app, "merchant", email="new@merchant.example", verified=False)
+    with pytest.raises(EmailNotConfirmed):
+        api.as_user(pretender)
+    held = ApiClient(app)
+    held.token = token_from_before(app, pretender)
+    for path in (f"/api/v1/disputes/{dispute['id']}", "/api/v1/disputes"):
+        answer = held.get(path)
+        assert answer.status_code == 403
+        assert answer.get_json()["title"] == "Confirm your e-mail address first."
+        assert dispute["reference"] not in answer.get_data(as_text=True)
 
 
 def test_a_case_manager_sees_every_dispute(app, api):
@@ -176,6 +184,9 @@ def test_bad_paging_is_named(app, api):
     claimant, _ = _parties(app, api)
     assert claimant.get("/api/v1/disputes?limit=0").get_json()["errors"].keys() == {"limit"}
     assert claimant.get("/api/v1/disputes?cursor=%%%").get_json()["errors"].keys() == {"cursor"}
+    for limit in ("%C2%B3", "%D9%A3", "1e2", "0x10"):  # '³' and '٣' pass str.isdigit, not int()
+        response = claimant.get(f"/api/v1/disputes?limit={limit}")
+        assert response.status_code == 422 and response.get_json()["errors"].keys() == {"limit"}
 
 
 def test_unknown_api_routes_are_problems(app, api):
@@ -183,3 +194,11 @@ def test_unknown_api_routes_are_problems(app, api):
     response = claimant.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.headers["Content-Type"] == "application/problem+json"
+
+
+def test_a_method_a_route_does_not_take_is_a_405_that_says_which_it_takes(app, api):
+    claimant, _ = _parties(app, api)
+    response = claimant.client.delete("/api/v1/disputes")
+    assert response.status_code == 405
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}

@@ -19,16 +19,9 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from odr.cases.events import verify_all_chains
-from odr.cases.evidence import (
-    MAX_CASE_SIZE,
-    MAX_FILE_SIZE,
-    InflationLimit,
-    check_upload,
-    display_filename,
-    names_in_bytes,
-    names_in_objects,
-)
+from odr.cases.evidence import MAX_CASE_SIZE, MAX_FILE_SIZE, check_upload, display_filename
 from odr.cases.models import Evidence
+from odr.cases.pdf_inspection import InflationLimit, Reading, read_listed, read_raw
 from odr.documents.storage import LocalStorage
 from odr.errors import ValidationError
 from odr.extensions import db
@@ -64,6 +57,29 @@ def _object_outside_the_xref(action: bytes) -> bytes:
     extra = b"9 0 obj\n" + action + b"\nendobj\n"
     head, _, tail = (data[:at] + extra + data[at:]).rpartition(b"startxref\n")
     return head + b"startxref\n%d\n%%%%EOF\n" % (int(tail.split()[0]) + len(extra))
+
+
+def _object_inside_a_string(action: bytes) -> bytes:
+    """Object 4, the open action, lies inside object 5's string where the cross-reference places
+    it: walking the file one sees a string, following the cross-reference one sees the action."""
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for body in (
+        b"<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+    ):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (len(offsets), body)
+    holder_at = len(out)
+    out += b"5 0 obj\n("
+    offsets += [len(out), holder_at]  # 4 inside 5's string, 5
+    out += b"4 0 obj " + action + b" endobj)\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 6\n0000000000 65535 f \n"
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
 
 
 def pdf_with_object_stream(hidden: bytes, hex_encoded: bool = True) -> bytes:
@@ -273,6 +289,7 @@ def test_an_empty_file_and_no_file_are_refused_naming_the_field(app, dispute):
             id="hex-escaped-name",
         ),
         pytest.param(_object_outside_the_xref(b"<< /S /Launch /F (calc.exe) >>"), id="unlisted"),
+        pytest.param(_object_inside_a_string(b"<< /S /Launch /F (calc.exe) >>"), id="in-a-string"),
         pytest.param(
             pdf_with_object_stream(b"<< /S /JavaScript /JS (app.alert(1)) >>"), id="objstm"
         ),
@@ -290,11 +307,14 @@ def test_pdfs_with_active_content_are_refused(app, dispute, data):
 
 def test_each_pdf_check_finds_what_the_other_cannot():
     unlisted = _object_outside_the_xref(b"<< /S /Launch /F (calc.exe) >>")
-    assert "/Launch" in names_in_bytes(unlisted)  # the raw scan sees it...
-    assert "/Launch" not in names_in_objects(unlisted)  # ...the parser, following the xref, not
+    assert "/Launch" in read_raw(unlisted).names  # walking the file sees it...
+    assert "/Launch" not in read_listed(unlisted, Reading()).names  # ...following the xref, not
+    in_a_string = _object_inside_a_string(b"<< /S /Launch /F (calc.exe) >>")
+    assert "/Launch" not in read_raw(in_a_string).names  # a string, walking the file...
+    assert "/Launch" in read_listed(in_a_string, read_raw(in_a_string)).names  # an object
     hidden = pdf_with_object_stream(b"<< /S /JavaScript /JS (app.alert(1)) >>")
-    assert not {"/JavaScript", "/JS"} & names_in_bytes(hidden)  # hex-encoded object stream
-    assert {"/JavaScript", "/JS"} <= names_in_objects(hidden)
+    assert {"/JavaScript", "/JS"} <= read_raw(hidden).names  # hex-encoded object stream
+    assert {"/JavaScript", "/JS"} <= read_listed(hidden, Reading()).names
 
 
 @pytest.mark.parametrize(
@@ -702,8 +722,8 @@ def test_object_streams_that_inflate_without_end_are_refused_quickly():
     body = b"".join(b"%d 0 obj\n" % n + stream + bomb + b"\nendstream\nendobj\n" for n in (1, 2))
     data = b"%PDF-1.7\n" + body + b"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
     assert len(data) < 200 * 1024
-    with pytest.raises(InflationLimit):  # the raw scan stops at 64 MB inflated in all
-        names_in_bytes(data)
+    with pytest.raises(InflationLimit):  # the walk stops at 64 MB inflated in all
+        read_raw(data)
     with pytest.raises(ValidationError) as refused:
         check_upload("bomb.pdf", data)
     assert "file" in refused.value.errors

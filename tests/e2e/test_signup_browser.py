@@ -88,10 +88,13 @@ def test_new_consumer_signs_up_lodges_and_invited_merchant_signs_up_to_answer(
     expect(consumer.locator("main")).to_contain_text(CONSUMER_EMAIL)
     expect(consumer.locator("html")).to_have_attribute("lang", "zh-Hans")
 
-    # ... follows the link in the Chinese mail.
+    # ... follows the link in the Chinese mail, and confirms with the password just chosen.
     [mail] = mailbox.to(CONSUMER_EMAIL)
     assert mail["Subject"] == translated(zh, "Confirm your e-mail address for ODR")
     consumer.goto(link_in_mail(mailbox, CONSUMER_EMAIL, f"{site.url}/account/verify"))
+    expect(heading(consumer)).to_have_text(translated(zh, "Confirm your e-mail address"))
+    field(consumer.locator("main form"), "password").fill(PASSWORD)
+    submit(consumer)
     expect(flash(consumer, "ok")).to_have_text(
         translated(zh, "Thank you: your e-mail address is confirmed.")
     )
@@ -133,7 +136,11 @@ def test_new_consumer_signs_up_lodges_and_invited_merchant_signs_up_to_answer(
         timezone="Europe/Berlin",
     )
     submit(merchant)
-    expect(heading(merchant)).to_have_text(translated("en", "Disputes against me"))
+
+    # Back on the invitation, now as the new account: it joins once the merchant confirms.
+    expect(heading(merchant)).to_have_text(translated("en", "You are invited to answer a dispute"))
+    expect(merchant.locator("main")).to_contain_text(reference)
+    submit(merchant)
     joined = translated("en", "Dispute %(reference)s is now in your account.")
     expect(flash(merchant, "ok")).to_have_text(joined % {"reference": reference})
 
