@@ -11,7 +11,9 @@ clean but would start an interpreter and import everything for every job. A chil
 The child sets its own limits before it runs the job: RLIMIT_AS (its address space, so an
 allocation past `memory_mb` fails inside it) and RLIMIT_CPU (the kernel stops it once it has
 used `seconds` of CPU). The parent also waits at most `seconds` of wall time, then kills it.
-Nothing the job does can grow the calling process: only its pickled answer comes back.
+Nothing the job does can grow the calling process: only its pickled answer comes back. A
+process runs at most one child per core at a time (a threaded server's other requests wait for a
+slot), so concurrent uploads cannot multiply the memory bound past what the host has.
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ from __future__ import annotations
 import functools
 import math
 import multiprocessing
+import os
 import resource
 import signal
+import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
 # The modules whose jobs run in the children, imported once by the forkserver.
 PRELOAD = ["odr.documents.warm", "odr.cases.pdf_inspection"]
+_SLOTS = threading.BoundedSemaphore(os.cpu_count() or 1)
 
 
 class OutOfBounds(Exception):
@@ -56,6 +61,13 @@ def run_bounded(
     raised again here. `job`, its arguments and its answer must be picklable (a module-level
     function, not a closure).
     """
+    with _SLOTS:
+        return _run_child(job, args, kwargs, seconds, memory_mb)
+
+
+def _run_child(
+    job: Callable[..., Any], args: tuple, kwargs: dict, seconds: float, memory_mb: int
+) -> Any:
     context = _context()
     reader, writer = context.Pipe(duplex=False)
     child = context.Process(

@@ -205,11 +205,13 @@ def deliver_due(limit: int = 100) -> int:
         except Exception as exc:  # any failure leaves the message for a later attempt
             _record_failure(message_id, exc)
             continue
+        done: dict[str, Any] = {"delivered_at": clock.now(), "last_error": None}
+        spent = _spent(message.payload)
+        if spent is not message.payload:
+            done["payload"] = spent
         with write_transaction(db.session):
             db.session.execute(
-                sa.update(OutboxMessage)
-                .where(OutboxMessage.id == message_id)
-                .values(delivered_at=clock.now(), last_error=None, payload=_spent(message.payload))
+                sa.update(OutboxMessage).where(OutboxMessage.id == message_id).values(**done)
             )
         delivered += 1
     return delivered

@@ -155,7 +155,9 @@ def test_a_case_manager_refers_a_screened_filing_and_an_unanswered_referral_come
         from odr.delivery.models import OutboxMessage
 
         kinds = db.session.scalars(
-            sa.select(OutboxMessage.payload).where(OutboxMessage.kind == "webhook")
+            sa.select(OutboxMessage.payload)
+            .where(OutboxMessage.kind == "webhook")
+            .order_by(OutboxMessage.id)
         ).all()
         assert [k["type"] for k in kinds] == ["referral.created", "referral.expired"]
 
@@ -197,7 +199,9 @@ def test_the_claimants_withdrawal_withdraws_the_referral_and_tells_the_agency(ap
         from odr.delivery.models import OutboxMessage
 
         kinds = db.session.scalars(
-            sa.select(OutboxMessage.payload).where(OutboxMessage.kind == "webhook")
+            sa.select(OutboxMessage.payload)
+            .where(OutboxMessage.kind == "webhook")
+            .order_by(OutboxMessage.id)
         ).all()
         assert [k["type"] for k in kinds] == ["referral.created", "referral.withdrawn"]
 

@@ -176,3 +176,18 @@ class Visitor:
         response = self.post("/login", {"email": email, "password": password})
         self.get("/disputes")  # a log-in starts a new session, with a new CSRF token
         return response
+
+
+def signup_form(email: str, password: str, **fields: str) -> dict[str, str]:
+    """What the sign-up form sends; `fields` change any of it (`role="merchant"`)."""
+    return {
+        "role": "consumer",
+        "name": "Lin Wei",
+        "email": email,
+        "country": "CN",
+        "language": "en",
+        "timezone": "UTC",
+        "password": password,
+        "terms": "yes",
+        **fields,
+    }

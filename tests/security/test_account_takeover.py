@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from odr.accounts.models import ApiToken, User
 from odr.extensions import db
 from tests.factories import lodging_body, make_user, token_for, token_from_before
+from tests.security.conftest import signup_form
 
 VICTIM = "orders@victim-shop.example"
 ATTACKER_PASSWORD = "crimson walrus 83 teapot ladder"
@@ -24,19 +25,8 @@ TOKEN = re.compile(r'<p class="token">(odr_[A-Za-z0-9_\-]+)</p>')
 
 def _sign_up(visitor, email: str, password: str, role: str = "merchant"):
     visitor.get("/signup")
-    return visitor.post(
-        "/signup",
-        {
-            "role": role,
-            "name": "Mallory Trading",
-            "email": email,
-            "country": "DE",
-            "language": "en",
-            "timezone": "Europe/Berlin",
-            "password": password,
-            "terms": "yes",
-        },
-    )
+    form = signup_form(email, password, role=role, name="Mallory Trading", country="DE")
+    return visitor.post("/signup", {**form, "timezone": "Europe/Berlin"})
 
 
 def _mailed_path(server, mailbox, to: str, path: str) -> str:

@@ -18,10 +18,10 @@ import pytest
 
 from odr.accounts.services import find_user_by_email
 from tests.factories import make_user
-from tests.security.conftest import start_server, stop_server
+from tests.security.conftest import signup_form, start_server, stop_server
 
-ROUNDS = 15
-RELATIVE = 0.25  # medians within 25 % of the slower one...
+ROUNDS = 20
+RELATIVE = 0.25  # the fastest quarters within 25 % of the slower one...
 ABSOLUTE_MS = 5.0  # ...or within 5 ms, whichever is larger (a few ms is scheduling noise)
 PASSWORD = "unrelated owl 73 saucepan"
 
@@ -48,35 +48,26 @@ def timed(send: Callable[[], object]) -> float:
 
 
 def assert_alike(known: Callable, unknown: Callable) -> None:
-    """Send both in turns (after one of each to warm up); their medians must be close."""
+    """Send both in turns (after one of each to warm up); their fastest quarters must be close.
+
+    Other work on the machine only ever adds time, so the fast end of each series is what the
+    request itself costs; a median moves with whatever else the cores are doing.
+    """
     timed(known), timed(unknown)
     times: dict[str, list[float]] = {"known": [], "unknown": []}
     for _ in range(ROUNDS):
         times["known"].append(timed(known))
         times["unknown"].append(timed(unknown))
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    slower, faster = max(medians.values()), min(medians.values())
+    fast = {name: statistics.quantiles(values, n=4)[0] for name, values in times.items()}
+    slower, faster = max(fast.values()), min(fast.values())
     allowed = max(RELATIVE * slower, ABSOLUTE_MS)
-    assert slower - faster <= allowed, f"medians in ms: {medians}, allowed difference {allowed:.1f}"
+    assert slower - faster <= allowed, f"fastest quarter in ms: {fast}, allowed {allowed:.1f}"
 
 
 def comparable(text: str, email: str) -> str:
     """A page with what legitimately differs (the address typed, the CSRF token) taken out."""
     text = text.replace(email, "EMAIL")
     return re.sub(r'name="csrf_token" value="[^"]+"', "", text)
-
-
-def signup_form(email: str) -> dict[str, str]:
-    return {
-        "role": "consumer",
-        "name": "Lin Wei",
-        "email": email,
-        "country": "CN",
-        "language": "en",
-        "timezone": "UTC",
-        "password": PASSWORD,
-        "terms": "yes",
-    }
 
 
 # ---- sign-up -------------------------------------------------------------------------------------
@@ -88,12 +79,12 @@ def test_sign_up_takes_as_long_and_answers_the_same_for_a_known_address(served):
     visitor.get("/signup")
 
     assert_alike(
-        lambda: visitor.post("/signup", signup_form(owner.email)),
-        lambda: visitor.post("/signup", signup_form(fresh_address())),
+        lambda: visitor.post("/signup", signup_form(owner.email, PASSWORD)),
+        lambda: visitor.post("/signup", signup_form(fresh_address(), PASSWORD)),
     )
     new = fresh_address()
-    known = visitor.post("/signup", signup_form(owner.email))
-    unknown = visitor.post("/signup", signup_form(new))
+    known = visitor.post("/signup", signup_form(owner.email, PASSWORD))
+    unknown = visitor.post("/signup", signup_form(new, PASSWORD))
     assert known.status_code == unknown.status_code == 200
     assert comparable(known.text, owner.email) == comparable(unknown.text, new)
 

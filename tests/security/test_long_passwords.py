@@ -10,6 +10,7 @@ import pytest
 
 from odr.accounts.services import find_user_by_email
 from tests.factories import PASSWORD, make_user
+from tests.security.conftest import signup_form
 
 MAX_LENGTH = 1024
 
@@ -23,19 +24,7 @@ def passphrase(length: int) -> str:
 def sign_up(server, email: str, password: str):
     visitor = server.visitor()
     visitor.get("/signup")
-    return visitor.post(
-        "/signup",
-        {
-            "role": "consumer",
-            "name": "Lin Wei",
-            "email": email,
-            "country": "CN",
-            "language": "en",
-            "timezone": "UTC",
-            "password": password,
-            "terms": "yes",
-        },
-    )
+    return visitor.post("/signup", signup_form(email, password))
 
 
 @pytest.mark.parametrize("length", [73, 200, 1000, MAX_LENGTH])
