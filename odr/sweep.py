@@ -78,12 +78,14 @@ def _fire_one_by_one(case_ids: list[int], fire_timeout: Any) -> int:
 
 
 def sweep() -> dict[str, Any]:
+    from odr.accounts.expiry import warn_of_expiring_tokens
     from odr.mediation.services import assign_waiting_cases
 
     get_workflow("dispute")
     return {
         "assigned": assign_waiting_cases(),
         "timeouts": fire_due_timeouts(),
+        "tokens_expiring": warn_of_expiring_tokens(),
         "rendered": render_due(),
         "delivered": deliver_due(),
     }

@@ -39,6 +39,7 @@ def test_the_sweep_command_fires_due_timeouts_and_reports_counts(app, api):
     assert json.loads(result.stderr) == {
         "assigned": 0,
         "timeouts": 1,
+        "tokens_expiring": 0,
         "rendered": 0,
         "delivered": 2,
     }
