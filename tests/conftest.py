@@ -74,6 +74,12 @@ def mailbox() -> Iterator[Mailbox]:
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
+def redis_url(first: int) -> str:
+    """A Redis database of this test process's own: number `first` for the first (or only)
+    process, one less for each worker after it, so that workers never flush each other's."""
+    return f"redis://127.0.0.1:6379/{first - int(WORKER.removeprefix('gw') or 0)}"
+
+
 def _schema(name: str) -> str:
     if name == "odr.db" and not WORKER:
         return "public"

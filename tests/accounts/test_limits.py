@@ -28,10 +28,10 @@ from odr import clock
 from odr.config import PROJECT_ROOT
 from odr.extensions import db
 from odr.limits import limiter
-from tests.conftest import WebClient, build_app
+from tests.conftest import WebClient, build_app, redis_url
 from tests.factories import PASSWORD, lodging_body, make_user, token_for
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = redis_url(15)
 STORAGES = {"memory": "memory://", "redis": REDIS_URL}
 SETTINGS = ("RATELIMIT_SIGNUP", "RATELIMIT_RESET", "RATELIMIT_LODGE")
 THROTTLE = "LOGIN_FREE_FAILURES"  # log-in's allowances of wrong passwords, all three at LIMIT

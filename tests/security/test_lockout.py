@@ -14,12 +14,13 @@ import pytest
 import redis
 from requests.adapters import HTTPAdapter
 
+from tests.conftest import redis_url
 from tests.factories import PASSWORD, make_user
 from tests.security.conftest import start_server, stop_server
 
 WRONG = "Guessed-Passw0rd-7731"
 FREE_FAILURES = 5  # the default allowance of an account before the delays start
-REDIS_URL = "redis://127.0.0.1:6379/13"  # a database number of this module's own
+REDIS_URL = redis_url(11)  # a database number of this module's own
 WARNING = "Someone is trying to log in to your ODR account"
 
 
