@@ -24,7 +24,7 @@ from werkzeug.exceptions import HTTPException
 
 from odr import clock, i18n
 from odr.accounts.links import LinkError
-from odr.cases import labels
+from odr.cases import labels, performance
 from odr.config import SUPPORTED_LOCALES
 from odr.errors import DomainError
 from odr.workflow import get_workflow
@@ -109,6 +109,8 @@ def init_app(app: Flask) -> None:
         datetime=i18n.format_time,
         date=i18n.format_day,
         countdown=i18n.format_countdown,
+        perform_by=performance.deadline_text,  # {{ due|perform_by(zone) }}
+        perform_by_here=performance.in_viewers_zone,
         party_label=lambda party: str(labels.PARTY_LABELS.get(party, party)),
         state_label=state_label,
         action_label=action_label,

@@ -5,10 +5,11 @@ per transition the case roles that may fire it, per action its label and paramet
 label and deadline. `odr.workflow` strips our keys before building the machine and resolves guard
 names through the registry in `odr.cases.guards`.
 
-Deadlines are calendar days from entering the state, in UTC. `timeout` names the action the
-`system` actor fires when the deadline passes; `remind` names who is reminded instead, and
-`rearm` sets the next deadline the same distance ahead of the reminder (so a sweep that runs
-late sends one reminder, not one for every period it missed).
+Deadlines are calendar days from entering the state, in UTC, except a performance date: it ends
+with that day where the respondent is, and `days` is its default (`odr.cases.performance`).
+`timeout` names the action the `system` actor fires when the deadline passes; `remind` names who
+is reminded instead, and `rearm` sets the next deadline the same distance ahead of the reminder
+(so a sweep that runs late sends one reminder, not one for every period it missed).
 """
 
 from flask_babel import lazy_gettext as _l

@@ -100,6 +100,17 @@ def _shared_answers(paths: dict[str, Any]) -> None:
 def _schemas() -> dict[str, Any]:
     string = {"type": "string"}
     date = {"type": "string", "format": "date"}
+    due_at = {
+        "type": ["string", "null"],
+        "format": "date-time",
+        "description": "The last second on time: 23:59:59 of `performance_due` in "
+        "`performance_zone`, with that zone's offset",
+    }
+    zone = {
+        "type": ["string", "null"],
+        "description": "The IANA time zone of the respondent (who performs) in which "
+        "`performance_due` ends",
+    }
     return {
         "Problem": {
             "type": "object",
@@ -199,6 +210,8 @@ def _schemas() -> dict[str, Any]:
                 "remedy": {"enum": list(REMEDIES)},
                 "terms": string,
                 "performance_due": {"type": ["string", "null"], "format": "date"},
+                "performance_due_at": due_at,
+                "performance_zone": zone,
                 "status": {"enum": list(OFFER_STATUSES)},
                 "created_at": {"type": "string", "format": "date-time"},
             },
@@ -210,7 +223,11 @@ def _schemas() -> dict[str, Any]:
                 "amount": _ref("Money"),
                 "remedy": {"enum": list(REMEDIES)},
                 "terms": string,
-                "performance_due": date,
+                "performance_due": {
+                    **date,
+                    "description": "Optional: without it, 14 days from the acceptance, ending "
+                    "at 23:59 in the respondent's time zone",
+                },
             },
             "additionalProperties": False,
         },
@@ -239,6 +256,14 @@ def _schemas() -> dict[str, Any]:
                 "arbitrator": {"type": ["object", "null"]},
                 "offers": {"type": "array", "items": _ref("Offer")},
                 "proposal": {"type": ["object", "null"]},
+                "performance_due": {
+                    "type": ["string", "null"],
+                    "format": "date",
+                    "description": "Once settled or awarded: the date by which the respondent "
+                    "performs (the terms' date, else 14 days for a settlement, 30 for an award)",
+                },
+                "performance_due_at": due_at,
+                "performance_zone": zone,
                 "actions": {"type": "array", "items": string},
                 "referral": {
                     "type": ["object", "null"],
@@ -351,7 +376,11 @@ def _schemas() -> dict[str, Any]:
                 "remedy": {"enum": list(REMEDIES)},
                 "terms": string,
                 "reasons": string,
-                "performance_due": date,
+                "performance_due": {
+                    **date,
+                    "description": "Optional: without it, 14 days from today (propose_settlement) "
+                    "or 30 days (issue_award), ending at 23:59 in the respondent's time zone",
+                },
                 "neutral_id": {"type": "integer"},
             },
         },

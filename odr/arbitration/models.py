@@ -44,4 +44,5 @@ class Award(db.Model):
     remedy: Mapped[str] = mapped_column(sa.String(30))
     reasons: Mapped[str] = mapped_column(sa.Text)
     performance_due: Mapped[date]
+    performance_zone: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -6,6 +6,7 @@ from typing import Any
 
 from odr.arbitration.models import Award, Statement
 from odr.cases.guards import GuardContext
+from odr.cases.performance import set_case_performance, terms_performance
 from odr.cases.services import effect, parameters
 from odr.extensions import db
 from odr.mediation.services import parse_terms
@@ -37,6 +38,7 @@ parameters("issue_award")(lambda params: parse_terms(params, text_field="reasons
 @effect("issue_award")
 def _record_award(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
     amount_minor, currency = ctx.params["amount"]
+    due, zone = terms_performance(ctx.case, ctx.params["performance_due"], "awarded")
     award = Award(
         case_id=ctx.case.id,
         arbitrator_id=ctx.actor.id,
@@ -44,9 +46,10 @@ def _record_award(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
         currency=currency,
         remedy=ctx.params["remedy"],
         reasons=ctx.params["reasons"],
-        performance_due=ctx.params["performance_due"],
+        performance_due=due,
+        performance_zone=zone,
     )
     db.session.add(award)
     db.session.flush()
-    ctx.case.performance_due = award.performance_due
+    set_case_performance(ctx.case, award.performance_due, award.performance_zone, "awarded")
     return {"award": award.public_id, "amount": amount_minor, "currency": currency}

@@ -101,3 +101,13 @@ def action_params_from_form(spec: dict[str, Any], form: MultiDict) -> dict[str, 
         elif _text(form, name) is not None:
             params[name] = form[name]
     return params
+
+
+def message_params_from_form(form: MultiDict) -> dict[str, Any]:
+    """A message form's fields as `post_message` takes them: the text as typed, and the channel
+    a party chose or the party a mediator writes to (empty: the joint channel)."""
+    params: dict[str, Any] = {"body": form.get("body", "")}
+    for name in ("channel", "party"):
+        if _text(form, name) is not None:
+            params[name] = form[name]
+    return params

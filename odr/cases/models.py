@@ -112,6 +112,8 @@ class Case(db.Model):
     transfer_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     performance_due: Mapped[date | None]
+    # The zone whose end of `performance_due` is the deadline (odr.cases.performance).
+    performance_zone: Mapped[str | None] = mapped_column(sa.String(64))
     performance_declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     breach_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

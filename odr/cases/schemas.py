@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from odr.cases import performance
 from odr.cases.models import CATEGORIES, REMEDIES, Case
 from odr.money import to_api
 from odr.validation import FieldReader
@@ -159,6 +160,7 @@ def offer_to_api(offer: Any) -> dict[str, Any]:
         "remedy": offer.remedy,
         "terms": offer.terms,
         "performance_due": offer.performance_due.isoformat() if offer.performance_due else None,
+        **performance.to_api(offer.performance_due, offer.performance_zone),
         "status": offer.status,
         "created_at": offer.created_at.isoformat(),
     }
@@ -179,6 +181,7 @@ def proposal_to_api(proposal: Any) -> dict[str, Any] | None:
         "performance_due": proposal.performance_due.isoformat()
         if proposal.performance_due
         else None,
+        **performance.to_api(proposal.performance_due, proposal.performance_zone),
         "status": proposal.status,
         "answers": {"claimant": proposal.claimant_answer, "respondent": proposal.respondent_answer},
         "created_at": proposal.created_at.isoformat(),
@@ -255,6 +258,9 @@ def case_to_api(
         "arbitrator": neutral_to_api(neutrals.get(case.arbitrator_id)),
         "offers": [offer_to_api(offer) for offer in offers],
         "proposal": proposal_to_api(proposal),
+        # What was agreed (settled) or awarded: the date, its last second on time, the zone.
+        "performance_due": case.performance_due.isoformat() if case.performance_due else None,
+        **performance.to_api(case.performance_due, case.performance_zone),
         "actions": actions,
         "referral": referral_to_api(referral),
         "created_at": case.created_at.isoformat(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +27,7 @@ from odr.cases.models import (
     ReferenceCounter,
     RespondentLink,
 )
+from odr.cases.performance import day_ends_at
 from odr.cases.schemas import parse_lodging
 from odr.db import write_transaction
 from odr.delivery.queue import schedule_delivery, schedule_rendering
@@ -433,7 +434,7 @@ def next_deadline(case: Case, state: dict[str, Any]) -> datetime | None:
     if not rule:
         return None
     if rule.get("performance_due") and case.performance_due is not None:
-        return datetime.combine(case.performance_due, time.min, tzinfo=UTC)
+        return day_ends_at(case.performance_due, case.performance_zone)
     days = rule["days"]
     if rule.get("answered_days") and case.respondent_answered_at is not None:
         days = rule["answered_days"]
@@ -748,6 +749,12 @@ def _record_notes(case: Case, actor: User | None, params: dict[str, Any]) -> dic
 # ---- messages, notes ----------------------------------------------------------------------------
 
 
+def message_channel(params: dict[str, Any]) -> str:
+    """The channel a message is meant for: the one named, else a mediator's caucus with the
+    party named, else the joint channel."""
+    return params.get("channel") or ("private" if params.get("party") else "joint")
+
+
 def _check_message(params: dict[str, Any]) -> dict[str, Any]:
     from flask_babel import lazy_gettext as _l
 
@@ -755,7 +762,7 @@ def _check_message(params: dict[str, Any]) -> dict[str, Any]:
 
     reader = FieldReader()
     body = reader.string(params, "body", "body", max_length=10000, multiline=True)
-    channel = params.get("channel") or ("private" if params.get("party") else "joint")
+    channel = message_channel(params)
     if channel not in ("joint", "private"):
         reader.fail("channel", _l("Choose one of: %(choices)s.", choices="joint, private"))
     party = params.get("party") or None

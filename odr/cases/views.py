@@ -18,11 +18,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from odr.cases import casefile, evidence, services
+from odr.cases import casefile, evidence, performance, services
 from odr.cases.forms import (
     action_params_from_form,
     lodging_body_from_form,
     lodging_errors_for_form,
+    message_params_from_form,
     offer_body_from_form,
 )
 from odr.cases.models import CATEGORIES, REMEDIES
@@ -122,6 +123,7 @@ def _dispute_page(dispute_id: str, errors: dict | None = None, status: int = 200
         case=view.case,
         specs=get_workflow(view.case.workflow, view.case.workflow_version).actions,
         neutrals=neutrals,
+        performance=performance.FormDefaults(view.case),
         law_reason=rule_reason(view.case.governing_law_rule),
         remedies=REMEDIES,
         currencies=sorted(CURRENCIES),
@@ -194,6 +196,63 @@ def answer_offer(dispute_id: str, offer_id: str, decision: str) -> Any:
         lambda: answers[decision](case, current_user, offer_id, expected_version=_form_version()),
         _("The offer was accepted.") if decision == "accept" else _("The offer was rejected."),
     )
+
+
+# The fields of the message forms on the dispute page, by the parameter they send: a message's
+# channel (a party) and party (a mediator) are chosen in the same field.
+MESSAGE_FIELDS = {"body": "message-body", "channel": "message-channel", "party": "message-channel"}
+NOTE_FIELDS = {"body": "note-body"}
+
+
+@bp.post("/disputes/<dispute_id>/messages")
+@login_required
+def post_message(dispute_id: str) -> Any:
+    params = message_params_from_form(request.form)
+    return _write_message(
+        dispute_id,
+        "post_message",
+        params,
+        MESSAGE_FIELDS,
+        services.message_channel(params),
+        _("Your message has been sent."),
+    )
+
+
+@bp.post("/disputes/<dispute_id>/notes")
+@login_required
+def write_note(dispute_id: str) -> Any:
+    params = {"body": request.form.get("body", "")}
+    return _write_message(
+        dispute_id, "write_note", params, NOTE_FIELDS, "notes", _("Your note has been saved.")
+    )
+
+
+def _write_message(
+    dispute_id: str,
+    action: str,
+    params: dict[str, Any],
+    fields: dict[str, str],
+    channel: str,
+    done: str,
+) -> Any:
+    """Send through the service the API uses, then back to the channel; a message that cannot be
+    sent comes back on the page with the text as typed and the reason next to its field.
+
+    No version check: a message answers what the writer read, and whatever happened meanwhile
+    (another message, a deadline) is no reason to refuse it. Who may not write at all gets the
+    error page, as for any action."""
+    case = services.find_case(current_user, dispute_id)
+    try:
+        services.fire(case, action, current_user, **params)
+    except ValidationError as error:
+        errors = {fields.get(name, fields["body"]): text for name, text in error.errors.items()}
+        return _dispute_page(dispute_id, errors, 422)
+    except Conflict:  # the stage no longer allows it, the caucus has closed
+        errors = {fields["body"]: _("That is not possible at this stage of the dispute.")}
+        return _dispute_page(dispute_id, errors, 409)
+    flash(done, "ok")
+    back = url_for("cases.dispute", dispute_id=dispute_id, _anchor=f"channel-{channel}-h")
+    return redirect(back, 303)
 
 
 def _form_version() -> int | None:

@@ -17,6 +17,7 @@ from babel.dates import format_date, format_datetime
 from flask import current_app, render_template
 from flask_babel import force_locale
 
+from odr.cases.performance import deadline_text
 from odr.documents.models import Document
 from odr.documents.words import amount_in_words
 from odr.i18n import LANGUAGE_NAMES, format_money
@@ -107,6 +108,7 @@ def _helpers(language: str, document: Document) -> dict[str, Any]:
         "day": lambda iso: (
             format_date(date.fromisoformat(iso), "long", locale=language) if iso else "—"
         ),
+        "deadline": lambda terms: _deadline(terms, language),
         "utc": lambda iso: (
             format_datetime(
                 datetime.fromisoformat(iso), "medium", tzinfo=ZoneInfo("UTC"), locale=language
@@ -117,3 +119,14 @@ def _helpers(language: str, document: Document) -> dict[str, Any]:
             datetime.fromisoformat(iso), "full", tzinfo=ZoneInfo(zone), locale=language
         ),
     }
+
+
+def _deadline(terms: dict[str, Any], language: str) -> str:
+    """The performance date with the hour and zone it ends in; documents issued before the zone
+    was recorded state the day alone, as they did."""
+    due = terms.get("performance_due")
+    if not due:
+        return "—"
+    if terms.get("performance_zone"):
+        return deadline_text(date.fromisoformat(due), terms["performance_zone"], "long", language)
+    return format_date(date.fromisoformat(due), "long", locale=language)

@@ -20,6 +20,7 @@ from flask import Response, current_app
 
 from odr import clock
 from odr.accounts.models import User
+from odr.cases import performance
 from odr.cases.events import append_event
 from odr.cases.evidence import content_disposition
 from odr.cases.models import Case, Event
@@ -293,6 +294,7 @@ def settlement_content(case: Case) -> dict[str, Any]:
             "remedy": agreed.remedy,
             "text": agreed.terms,
             "performance_due": case.performance_due.isoformat() if case.performance_due else None,
+            **performance.to_api(case.performance_due, case.performance_zone),
         },
         "neutral": {"role": "mediator", "name": neutral.name} if neutral else None,
         "acceptances": _acceptances(case, ("make_offer", "accept_offer", "accept_proposal")),
@@ -311,6 +313,7 @@ def award_content(case: Case) -> dict[str, Any]:
             "remedy": award.remedy,
             "text": award.reasons,
             "performance_due": award.performance_due.isoformat(),
+            **performance.to_api(award.performance_due, award.performance_zone),
         },
         "neutral": {"role": "arbitrator", "name": arbitrator.name},
         "consents": {

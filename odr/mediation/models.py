@@ -34,6 +34,7 @@ class Proposal(db.Model):
     remedy: Mapped[str] = mapped_column(sa.String(30))
     terms: Mapped[str] = mapped_column(sa.Text)
     performance_due: Mapped[date | None]
+    performance_zone: Mapped[str | None] = mapped_column(sa.String(64))
     status: Mapped[str] = mapped_column(sa.String(20), default="open")
     claimant_answer: Mapped[str | None] = mapped_column(sa.String(10))
     respondent_answer: Mapped[str | None] = mapped_column(sa.String(10))

@@ -23,6 +23,7 @@ from odr.cases.batch import batch_of, current_batch, read_once
 from odr.cases.events import append_event
 from odr.cases.guards import GuardContext
 from odr.cases.models import REMEDIES, Case, Event
+from odr.cases.performance import set_case_performance, terms_performance
 from odr.cases.services import (
     after,
     effect,
@@ -404,12 +405,13 @@ def assign_waiting_cases(limit: int = 200, per_transaction: int = 50) -> int:
 
 
 def parse_terms(params: dict[str, Any], *, text_field: str = "terms") -> dict[str, Any]:
-    """Amount, remedy, terms (or reasons) and performance date of a proposal or an award."""
+    """Amount, remedy, terms (or reasons) and performance date of a proposal or an award; without
+    a date the effect fills in the default (14 days for a proposal, 30 for an award)."""
     reader = FieldReader()
     amount = reader.money(params, "amount", "amount", allow_zero=True)
     remedy = reader.choice(params, "remedy", "remedy", REMEDIES)
     text = reader.string(params, text_field, text_field, max_length=10000, multiline=True)
-    due = reader.date(params, "performance_due", "performance_due", past=False)
+    due = reader.date(params, "performance_due", "performance_due", required=False, past=False)
     if due and due > clock.today() + timedelta(days=365):
         reader.fail("performance_due", _l("At most a year ahead."))
     reader.raise_if_errors()
@@ -424,6 +426,7 @@ def _record_proposal(ctx: GuardContext, transition: Transition) -> dict[str, Any
     if ctx.proposal is not None and ctx.proposal.status == "open":
         ctx.proposal.status = "superseded"
     amount_minor, currency = ctx.params["amount"]
+    due, zone = terms_performance(ctx.case, ctx.params["performance_due"], "settled")
     proposal = Proposal(
         case_id=ctx.case.id,
         mediator_id=ctx.actor.id,
@@ -431,7 +434,8 @@ def _record_proposal(ctx: GuardContext, transition: Transition) -> dict[str, Any
         currency=currency,
         remedy=ctx.params["remedy"],
         terms=ctx.params["terms"],
-        performance_due=ctx.params["performance_due"],
+        performance_due=due,
+        performance_zone=zone,
     )
     db.session.add(proposal)
     db.session.flush()
@@ -451,7 +455,9 @@ def _accept_proposal(ctx: GuardContext, transition: Transition) -> dict[str, Any
     setattr(proposal, f"{ctx.role}_answer", "accepted")
     if transition.dest == "settled":
         proposal.status = "accepted"
-        ctx.case.performance_due = proposal.performance_due
+        set_case_performance(
+            ctx.case, proposal.performance_due, proposal.performance_zone, "settled"
+        )
     _tell_mediator(ctx, "accepted")
     return {"proposal": proposal.public_id}
 

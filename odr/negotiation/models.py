@@ -35,6 +35,7 @@ class Offer(db.Model):
     remedy: Mapped[str] = mapped_column(sa.String(30))
     terms: Mapped[str] = mapped_column(sa.Text)
     performance_due: Mapped[date | None]
+    performance_zone: Mapped[str | None] = mapped_column(sa.String(64))  # with a date only
     status: Mapped[str] = mapped_column(sa.String(20), default="open")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from odr import clock
 from odr.cases.guards import GuardContext
 from odr.cases.models import REMEDIES, Case
+from odr.cases.performance import check_not_over, respondent_zone, set_case_performance
 from odr.cases.services import effect, fire, parameters, tell_parties
 from odr.errors import NotFound
 from odr.extensions import db
@@ -74,6 +75,9 @@ def _record_offer(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
         if earlier.by == ctx.role and earlier.status == "open":
             earlier.status, earlier.decided_at = "superseded", now
     amount_minor, currency = body["amount"]
+    due = body["performance_due"]
+    zone = respondent_zone(ctx.case) if due else None  # the date is fixed with its zone
+    check_not_over(due, zone)
     offer = Offer(
         case_id=ctx.case.id,
         by=ctx.role,
@@ -82,7 +86,8 @@ def _record_offer(ctx: GuardContext, transition: Transition) -> dict[str, Any]:
         currency=currency,
         remedy=body["remedy"],
         terms=body["terms"],
-        performance_due=body["performance_due"],
+        performance_due=due,
+        performance_zone=zone,
         created_at=now,
     )
     db.session.add(offer)
@@ -107,7 +112,8 @@ def _settle_on_offer(ctx: GuardContext, transition: Transition) -> dict[str, Any
     for other in ctx.offers:
         if other.status == "open" and other.id != offer.id:
             other.status, other.decided_at = "superseded", now
-    ctx.case.performance_due = offer.performance_due
+    # An offer without a date gets the settlement's default: 14 days from its acceptance.
+    set_case_performance(ctx.case, offer.performance_due, offer.performance_zone, "settled")
     return {"offer": offer.public_id, "amount": offer.amount_minor, "currency": offer.currency}
 
 

@@ -5,6 +5,7 @@ merchant's record counts it all."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -34,8 +35,11 @@ def record(app, email: str = SHOP) -> dict:
         return merchant_record(email)
 
 
-def midnight(day) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
+def day_ends(day, zone: str = "Europe/Berlin") -> datetime:
+    """When a performance day ends for the respondent (a merchant in Germany, the factory's)."""
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=ZoneInfo(zone)).astimezone(
+        UTC
+    )
 
 
 def test_the_claimant_confirms_performance(app, api):
@@ -87,7 +91,7 @@ def test_a_breached_settlement_goes_to_arbitration_when_both_consented(app, api)
     assert awarded["state"] == "awarded"
     assert "declare_performance" in dispute.read("respondent")["actions"]
     dispute.must("respondent", "declare_performance", note="paid again, with proof")
-    assert dispute.at(midnight(due) + timedelta(minutes=1))["timeouts"] == 1
+    assert dispute.at(day_ends(due) + timedelta(minutes=1))["timeouts"] == 1
     assert dispute.state == "resolved"
     assert record(app) == {
         "disputes": 1,
@@ -134,15 +138,15 @@ def test_at_the_performance_date_a_declaration_decides(app, api, mailbox, declar
     dispute = Dispute(app, api)
     settle(dispute, due_in_days=10)
     due = clock.today() + timedelta(days=10)
-    assert dispute.read()["deadline_at"] == midnight(due).isoformat()
+    assert dispute.read()["deadline_at"] == day_ends(due).isoformat()
     if declared:
         assert dispute.act("claimant", "declare_performance").status_code == 403
         dispute.must("respondent", "declare_performance", note="refunded to the card")
         assert dispute.act("respondent", "declare_performance").status_code == 409
         assert dispute.state == "settled"
     mailbox.clear()
-    assert dispute.at(midnight(due) - timedelta(minutes=1))["timeouts"] == 0
-    assert dispute.at(midnight(due) + timedelta(minutes=1))["timeouts"] == 1
+    assert dispute.at(day_ends(due) - timedelta(minutes=1))["timeouts"] == 0
+    assert dispute.at(day_ends(due) + timedelta(minutes=1))["timeouts"] == 1
     assert dispute.state == ends_in
     passed = [e for e in dispute.events() if e["kind"] == "performance_due_passed"]
     assert [e["actor"] for e in passed] == ["system"]
@@ -156,7 +160,15 @@ def test_without_a_performance_date_a_settlement_allows_14_days(app, api):
     settled_at = clock.now()
     with clock.travel_to(settled_at):
         settle(dispute, due_in_days=None)
-    assert dispute.case().deadline_at == settled_at + timedelta(days=14)
+    # 14 days from the acceptance, to the end of that day where the merchant is (issue 14)
+    due = settled_at.astimezone(ZoneInfo("Europe/Berlin")).date() + timedelta(days=14)
+    case = dispute.case()
+    assert (case.performance_due, case.performance_zone) == (due, "Europe/Berlin")
+    assert case.deadline_at == day_ends(due)
+    shown = dispute.read()
+    assert shown["performance_due"] == due.isoformat()
+    last_second = datetime.combine(due, time(23, 59, 59), tzinfo=ZoneInfo("Europe/Berlin"))
+    assert shown["performance_due_at"] == last_second.isoformat()
 
 
 def test_the_record_counts_disputes_per_merchant_address(app, api):

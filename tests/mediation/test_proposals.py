@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -51,7 +52,10 @@ def test_both_parties_accepting_the_proposal_settles(app, dispute, mediator, mai
     due = date.fromisoformat(proposal["performance_due"])
     case = dispute.case()
     assert case.performance_due == due
-    assert case.deadline_at == datetime.combine(due, time.min, tzinfo=UTC)
+    # the end of that day where the merchant is (Germany, by its country: issue 14)
+    assert case.performance_zone == "Europe/Berlin"
+    ends = datetime.combine(due + timedelta(days=1), time.min, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert case.deadline_at == ends
     assert dispute.kinds()[-4:] == [
         "propose_settlement",
         "accept_proposal",
@@ -111,7 +115,7 @@ def test_a_party_answers_once_and_only_the_mediator_proposes(dispute, mediator):
         ({"amount": {"amount": "5.001", "currency": "EUR"}}, "amount"),
         ({"remedy": "a pony"}, "remedy"),
         ({"terms": ""}, "terms"),
-        ({"performance_due": None}, "performance_due"),
+        ({"performance_due": "31/12/2030"}, "performance_due"),
         ({"performance_due": "2020-01-01"}, "performance_due"),
         ({"performance_due": "next week"}, "performance_due"),
     ],
