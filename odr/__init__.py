@@ -142,6 +142,7 @@ def _import_models() -> None:
     import odr.api.models
     import odr.arbitration.models
     import odr.arbitration.services
+    import odr.cases.drafts
     import odr.cases.evidence
     import odr.cases.models
     import odr.cases.services

@@ -1,8 +1,9 @@
 """Running costly work on untrusted input in a child process bounded in time, CPU and memory.
 
-Two jobs run here: rendering a document (`odr.documents.render`) and inspecting an uploaded PDF
-(`odr.cases.pdf_inspection`). Each child comes from a "forkserver": forked from a small
-single-threaded server started once, which has both modules imported already (and WeasyPrint
+Three jobs run here: rendering a document (`odr.documents.render`), inspecting an uploaded PDF
+(`odr.cases.pdf_inspection`) and inspecting an uploaded photo or video, making a photo's
+thumbnail (`odr.cases.media`). Each child comes from a "forkserver": forked from a small
+single-threaded server started once, which has these modules imported already (and WeasyPrint
 warmed by `odr.documents.warm`). "fork" would copy the calling process — its threads' held locks,
 its database connections, its whole address space counted against the limit; "spawn" would be as
 clean but would start an interpreter and import everything for every job. A child costs about
@@ -29,7 +30,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 # The modules whose jobs run in the children, imported once by the forkserver.
-PRELOAD = ["odr.documents.warm", "odr.cases.pdf_inspection"]
+PRELOAD = ["odr.documents.warm", "odr.cases.pdf_inspection", "odr.cases.media"]
 _SLOTS = threading.BoundedSemaphore(os.cpu_count() or 1)
 
 

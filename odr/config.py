@@ -89,6 +89,8 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": env.get("ODR_DATABASE_URL", f"sqlite:///{instance / 'odr.db'}"),
         "HOME_COUNTRY": env.get("ODR_HOME_COUNTRY", "CN").upper(),
         "BASE_URL": env.get("ODR_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # The name the platform signs with in mails and documents (the authorised provider).
+        "PROVIDER_NAME": env.get("ODR_PROVIDER_NAME", "ODR"),
         "SMTP_HOST": env.get("ODR_SMTP_HOST", "127.0.0.1"),
         "SMTP_PORT": int(env.get("ODR_SMTP_PORT", "1025")),
         "MAIL_FROM": env.get("ODR_MAIL_FROM", "ODR <no-reply@odr.example>"),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_skeleton
 from babel.numbers import format_currency, get_currency_precision
 from flask import has_request_context, request, session
-from flask_babel import format_date, format_datetime, format_timedelta, get_locale
+from flask_babel import format_date, format_timedelta, get_locale, get_timezone
 from flask_login import current_user
 
 from odr.config import SUPPORTED_LOCALES
@@ -122,8 +125,22 @@ def language_name(code: str | None) -> str:
         return code
 
 
-def format_time(value: datetime | None) -> str:
-    return format_datetime(value, "medium") if value else ""
+def format_time(value: datetime | None, zone: str | None = None, locale: str | None = None) -> str:
+    """A moment as people read it, to the minute: "Dec 4, 2026, 19:05", "2026年12月4日 19:05".
+
+    The date as everywhere else (Babel's medium date), hours and minutes in 24 hours, joined the
+    way the locale joins them; in `zone` (default: the viewer's) and `locale` (default: the
+    page's). Pages and PDFs both use it, so the same moment reads the same in both.
+    """
+    if value is None:
+        return ""
+    where = ZoneInfo(zone) if zone else get_timezone()
+    babel_locale = Locale.parse(locale or get_locale() or "en")
+    local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(where)
+    return babel_locale.datetime_formats["medium"].format(
+        format_skeleton("Hm", local, locale=babel_locale),
+        babel_format_date(local.date(), "medium", locale=babel_locale),
+    )
 
 
 def format_countdown(value: datetime | None) -> str:

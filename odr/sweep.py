@@ -1,4 +1,5 @@
-"""One pass of the clock: fire due timeouts, send reminders, deliver the outbox."""
+"""One pass of the clock: fire due timeouts, send reminders (of passed deadlines, and 48 hours
+before those that act by themselves), render documents, deliver the outbox."""
 
 from __future__ import annotations
 
@@ -79,13 +80,17 @@ def _fire_one_by_one(case_ids: list[int], fire_timeout: Any) -> int:
 
 def sweep() -> dict[str, Any]:
     from odr.accounts.expiry import warn_of_expiring_tokens
+    from odr.cases.drafts import purge_expired_drafts
+    from odr.cases.reminders import remind_of_deadlines
     from odr.mediation.services import assign_waiting_cases
 
     get_workflow("dispute")
     return {
         "assigned": assign_waiting_cases(),
         "timeouts": fire_due_timeouts(),
+        "reminded": remind_of_deadlines(),
         "tokens_expiring": warn_of_expiring_tokens(),
         "rendered": render_due(),
         "delivered": deliver_due(),
+        "drafts_purged": purge_expired_drafts(),
     }

@@ -22,11 +22,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from odr import clock, i18n
+from odr import clock, field_labels, i18n, pickers
 from odr.accounts.links import LinkError
 from odr.cases import labels, performance
 from odr.config import SUPPORTED_LOCALES
 from odr.errors import DomainError
+from odr.referrals.progress import progress_label
 from odr.workflow import get_workflow
 
 bp = Blueprint("web", __name__)
@@ -111,11 +112,14 @@ def init_app(app: Flask) -> None:
         countdown=i18n.format_countdown,
         perform_by=performance.deadline_text,  # {{ due|perform_by(zone) }}
         perform_by_here=performance.in_viewers_zone,
+        moment=performance.moment_text,  # {{ at|moment(zone) }}: an instant where one lives
         party_label=lambda party: str(labels.PARTY_LABELS.get(party, party)),
         state_label=state_label,
+        progress_label=progress_label,  # a partner's reported `status`
         action_label=action_label,
         verification_code=display_code,
         translated=lambda labels: {key: str(label) for key, label in labels.items()},
+        currency_label=pickers.currency_label,  # "EUR — Euro"
     )
     app.jinja_env.globals.update(
         supported_locales=SUPPORTED_LOCALES,
@@ -134,6 +138,9 @@ def init_app(app: Flask) -> None:
         answer_labels=labels.ANSWER_LABELS,
         document_kind_labels=labels.DOCUMENT_KIND_LABELS,
         event_label=event_label,
+        pickers=pickers,  # countries, languages, time zones named in the page's language
+        form_labels=field_labels,  # a form's field labels, for its error summary
+        error_problems=field_labels.problems,
     )
 
     @app.context_processor
@@ -189,13 +196,23 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(LinkError)
     def link_error_page(error: LinkError) -> Any:
+        """A dead link's page offers the next step that fits what the link was for."""
+        from odr.accounts.link_help import link_help
+
+        token = (request.view_args or {}).get("token")
+        next_step = link_help(error, request.path, token, current_user)
+        if next_step.already_confirmed:  # the viewer's own old link: not an error
+            message = _("Your e-mail address is already confirmed.")
+            return render_template("accounts/link_error.html", message=message, step=next_step)
         messages = {
             "expired": _("This link has expired."),
             "used": _("This link has already been used."),
             "invalid": _("This link is not valid. Check that you copied all of it."),
         }
         return (
-            render_template("accounts/link_error.html", message=messages[error.reason]),
+            render_template(
+                "accounts/link_error.html", message=messages[error.reason], step=next_step
+            ),
             400,
         )
 

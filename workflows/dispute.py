@@ -96,7 +96,10 @@ DISPUTE = {
         "post_message": {"label": _l("Send a message"), "params": ["body", "channel", "party"]},
         "write_note": {"label": _l("Write a private note"), "params": ["body"]},
         "add_evidence": {"label": _l("Add evidence"), "params": ["file"]},
-        "reassign": {"label": _l("Reassign the neutral"), "params": ["reason", "neutral_id"]},
+        "reassign": {
+            "label": _l("Reassign the mediator or arbitrator"),
+            "params": ["reason", "neutral_id"],
+        },
         "recuse": {"label": _l("Recuse myself"), "params": ["reason"]},
         "submit_statement": {"label": _l("File my statement"), "params": ["body"]},
         "accept_offer": {"label": _l("Accept offer")},

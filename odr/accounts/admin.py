@@ -13,7 +13,6 @@ from flask_login import current_user, login_required
 from odr.accounts import services
 from odr.config import SUPPORTED_LOCALES
 from odr.errors import ValidationError
-from odr.validation import COUNTRIES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -70,7 +69,6 @@ def new_user() -> Any:
             errors=errors,
             form=form,
             roles=services.PROVIDER_STAFF_ROLES,
-            countries=sorted(COUNTRIES),
             locales=SUPPORTED_LOCALES,
         ),
         422 if errors else 200,

@@ -26,16 +26,27 @@ LIFETIMES = {  # seconds
     "change_email": 24 * 3600,
     "staff_welcome": 7 * 24 * 3600,
 }
+# Where each kind of link leads (the path before its token), so that a link too damaged to be
+# read still tells what it was for.
+LINK_PATHS = {
+    "verify_email": "/account/verify",
+    "invitation": "/invitations",
+    "reset_password": "/password/reset",
+    "change_email": "/account/email/confirm",
+    "staff_welcome": "/password/welcome",
+}
 
 
 class LinkError(DomainError):
-    """The link is altered, expired or already used; `reason` says which."""
+    """The link is altered, expired or already used; `reason` says which, and `purpose` (a key
+    of LIFETIMES, when known) what the link was for."""
 
     status = 400
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, purpose: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.purpose = purpose
 
 
 class _ClockSigner(TimestampSigner):
@@ -60,12 +71,29 @@ def read_link_token(purpose: str, token: str) -> dict[str, Any]:
     try:
         payload = _serializer(purpose).loads(token, max_age=LIFETIMES[purpose])
     except SignatureExpired as exc:
-        raise LinkError("expired") from exc
+        raise LinkError("expired", purpose) from exc
     except BadSignature as exc:
-        raise LinkError("invalid") from exc
+        raise LinkError("invalid", purpose) from exc
     if db.session.get(UsedLink, payload["jti"]) is not None:
-        raise LinkError("used")
+        raise LinkError("used", purpose)
     return payload
+
+
+def peek_link_token(purpose: str, token: str) -> dict[str, Any] | None:
+    """The payload of a link signed by us, however old or used: what a dead link was about, to
+    word its error page, never to act on. None when the signature is not ours."""
+    try:
+        return _serializer(purpose).loads(token)
+    except BadSignature:
+        return None
+
+
+def purpose_of_path(path: str) -> str | None:
+    """What a link was for, from the path it was followed at."""
+    for purpose, prefix in LINK_PATHS.items():
+        if path.startswith(f"{prefix}/"):
+            return purpose
+    return None
 
 
 def spend_link(purpose: str, payload: dict[str, Any]) -> None:
@@ -74,7 +102,7 @@ def spend_link(purpose: str, payload: dict[str, Any]) -> None:
     try:
         db.session.flush()
     except IntegrityError as exc:
-        raise LinkError("used") from exc
+        raise LinkError("used", purpose) from exc
 
 
 def link_url(endpoint_path: str, token: str) -> str:

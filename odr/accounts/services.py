@@ -726,7 +726,7 @@ def accept_invitation(user: User, token: str) -> Any:
     """
     from odr.cases.events import append_event
     from odr.cases.models import Case, RespondentLink
-    from odr.cases.services import lock_case
+    from odr.cases.services import lock_case, tell_parties
     from odr.policy import require_confirmed_email
 
     if user.role != "merchant":
@@ -753,6 +753,12 @@ def accept_invitation(user: User, token: str) -> Any:
             )
         )
         if linked is None:
+            first = db.session.scalar(
+                sa.select(RespondentLink.id).where(RespondentLink.case_id == case.id).limit(1)
+            )
+            if first is None:  # the claimant hears once that the merchant is on the dispute
+                tell_parties(case, parties=("claimant",), kind="respondent_joined", actor=account)
             db.session.add(RespondentLink(case_id=case.id, merchant_id=principal))
         append_event(case, kind="respondent_joined", actor=account, role="respondent", data={})
+    schedule_delivery()
     return case

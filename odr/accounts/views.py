@@ -6,7 +6,6 @@ import logging
 import math
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
-from zoneinfo import available_timezones
 
 from flask import (
     Blueprint,
@@ -29,12 +28,11 @@ from odr.accounts.throttle import DEVICE_COOKIE, LoginGate
 from odr.errors import EmailNotConfirmed, Forbidden, ValidationError
 from odr.i18n import normalise_language
 from odr.limits import limited, logged_in_user, submitted_email
-from odr.validation import COUNTRIES, FieldReader
+from odr.validation import FieldReader
 from odr.web import safe_next
 
 bp = Blueprint("accounts", __name__)
 log = logging.getLogger(__name__)
-TIMEZONES = sorted(available_timezones())
 
 
 def _log_in(user: Any, remember: bool = False) -> None:
@@ -158,8 +156,6 @@ def signup() -> Any:
             "accounts/signup.html",
             errors=errors,
             form=form if request.method == "POST" else defaults,
-            countries=sorted(COUNTRIES),
-            timezones=TIMEZONES,
         ),
         422 if errors else 200,
     )
@@ -217,10 +213,16 @@ def email_not_confirmed(error: EmailNotConfirmed) -> Any:
     return render_template("accounts/verify_first.html"), 403
 
 
-@bp.post("/account/verify/resend")
+@bp.route("/account/verify/resend", methods=["GET", "POST"])
 @login_required
 @limited("RATELIMIT_RESEND", logged_in_user)
 def resend_verification() -> Any:
+    """GET: the page that offers a new link (where a dead link's log-in leads); POST sends it."""
+    if request.method == "GET":
+        if current_user.email_verified:
+            flash(_("Your e-mail address is already confirmed."), "ok")
+            return redirect(url_for("cases.home"))
+        return render_template("accounts/verify_first.html")
     services.resend_verification(current_user)
     flash(_("We have sent the link again. Please check your mail."), "ok")
     return redirect(url_for("cases.home"))

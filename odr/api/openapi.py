@@ -7,6 +7,7 @@ from typing import Any
 from odr.api.idempotency import MAX_KEY_LENGTH
 from odr.cases.models import CATEGORIES, EVIDENCE_TYPES, REMEDIES
 from odr.negotiation.models import OFFER_STATUSES
+from odr.referrals.progress import PROGRESS_CODES
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -317,6 +318,7 @@ def _schemas() -> dict[str, Any]:
             "properties": {
                 "id": string,
                 "filename": string,
+                "caption": {"type": ["string", "null"], "maxLength": 200},
                 "media_type": {"enum": list(EVIDENCE_TYPES)},
                 "size": {"type": "integer"},
                 "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
@@ -358,11 +360,13 @@ def _schemas() -> dict[str, Any]:
         "NewEvidence": {
             "type": "object",
             "required": ["file"],
-            "description": "A PDF, PNG, JPEG or WebP image, or UTF-8 text of at most 10 MB; "
-            "at most 50 MB for a dispute. The type is decided by the content.",
+            "description": "A PDF, a PNG, JPEG, WebP or HEIC photo, or UTF-8 text of at most "
+            "10 MB; an MP4 or QuickTime video of at most 25 MB and 3 minutes; at most 50 MB for "
+            "a dispute. The type is decided by the content.",
             "properties": {
                 # Any bytes are a file's content (OpenAPI 3.1 leaves out `type` for binary data).
-                "file": {"contentMediaType": "application/octet-stream"}
+                "file": {"contentMediaType": "application/octet-stream"},
+                "caption": {"type": "string", "maxLength": 200},
             },
         },
         "ActionBody": {
@@ -494,6 +498,7 @@ def openapi_document() -> dict[str, Any]:
     paths["/api/v1/disputes/{dispute_id}/evidence/{evidence_id}"] = {
         "get": {**download, "parameters": [ID, EVIDENCE_ID]}
     }
+
     paths["/api/v1/disputes/{dispute_id}/documents"] = {
         "get": {
             **_op("Settlement agreements, awards and case files", "200", _ref("DisputePage"), 404),
@@ -540,7 +545,12 @@ def openapi_document() -> dict[str, Any]:
     steps = (
         ("accept", "Accept a referral", ["partner_reference"], ["partner_reference"]),
         ("decline", "Decline a referral", ["reason"], ["reason"]),
-        ("updates", "Report progress (`status`: a short code)", ["status", "note"], ["status"]),
+        (
+            "updates",
+            "Report progress (`status`: a code of the vocabulary)",
+            ["status", "note"],
+            ["status"],
+        ),
     )
     for step, summary, fields, required in steps:
         body = {
@@ -549,6 +559,8 @@ def openapi_document() -> dict[str, Any]:
             "properties": {f: {"type": "string"} for f in fields},
             "additionalProperties": False,
         }
+        if step == "updates":
+            body["properties"]["status"] = {"enum": list(PROGRESS_CODES)}
         paths[f"/api/v1/referrals/{{referral_id}}/{step}"] = {
             "post": {
                 **_op(summary, "200", referral, 403, 404, 409, 422, body=body),

@@ -279,31 +279,33 @@ def post_message(dispute_id: str) -> Response:
     return jsonify(message_to_api(view.messages[-1])), 201
 
 
-def _upload_too_large(field: str = "file") -> Response:
-    return problem(413, _("The upload is too large."), errors={field: evidence.TOO_LARGE})
+def _upload_too_large(field: str = "file", message: Any = evidence.TOO_LARGE) -> Response:
+    return problem(413, _("The upload is too large."), errors={field: message})
 
 
-def carries_file(limit: int, field: str) -> Callable[[Callable], Callable]:
-    """Lets this route's request carry one file of up to 10 MB (the app's limit is lower);
-    `limit` is the request's size with it, `field` the field named when it is too large."""
+def carries_file(
+    limit: int, field: str, message: Any = evidence.TOO_LARGE
+) -> Callable[[Callable], Callable]:
+    """Lets this route's request carry one file (the app's limit is lower); `limit` is the
+    request's size with it, `field` the field named when it is too large, with `message`."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if (request.content_length or 0) > limit:
-                return _upload_too_large(field)
+                return _upload_too_large(field, message)
             request.max_content_length = limit
             try:
                 return view(*args, **kwargs)
             except RequestEntityTooLarge:  # a body sent without a length, found too long
-                return _upload_too_large(field)
+                return _upload_too_large(field, message)
 
         return wrapper
 
     return decorator
 
 
-evidence_upload = carries_file(evidence.MAX_UPLOAD_REQUEST, "file")
+evidence_upload = carries_file(evidence.MAX_EVIDENCE_REQUEST, "file", evidence.VIDEO_TOO_LARGE)
 # An outcome's PDF travels base64-encoded in JSON: 4 bytes for every 3, and room for the rest.
 outcome_upload = carries_file(evidence.MAX_FILE_SIZE * 4 // 3 + 64 * 1024, "document")
 
@@ -320,10 +322,11 @@ def upload_evidence(dispute_id: str) -> Response:
     case = cases.find_case(g.api_user, dispute_id)
     upload = request.files.get("file")  # a part with a file name; no name means no file
     filename, data = (upload.filename, upload.read()) if upload else (None, None)
+    caption = request.form.get("caption")
     try:
-        item = evidence.add_evidence(case, g.api_user, filename, data)
-    except evidence.EvidenceTooLarge:
-        return _upload_too_large()
+        item = evidence.add_evidence(case, g.api_user, filename, data, caption)
+    except evidence.EvidenceTooLarge as too_large:
+        return _upload_too_large("file", too_large.errors["file"])
     body = evidence.evidence_to_api(item, g.api_user, _evidence_url(dispute_id, item))
     response = jsonify(body)
     response.status_code = 201

@@ -1,33 +1,44 @@
 """The evidence file of a dispute.
 
-An upload is judged by its bytes, never by its name or declared type: a PDF, a PNG, JPEG or WebP
-image, or plain UTF-8 text, at most 10 MB, and at most 50 MB for a dispute. A PDF is inspected by
+An upload is judged by its bytes, never by its name or declared type: a PDF, a PNG, JPEG, WebP or
+HEIC photo, or plain UTF-8 text, at most 10 MB; a short MP4 or QuickTime video, at most 25 MB and
+3 minutes; at most 50 MB for a dispute. A PDF is inspected by
 `odr.cases.pdf_inspection` in a child process bounded in CPU time, wall time and memory
 (`check_pdf`, which a partner agency's outcome document goes through too): one that would act by
 itself or reach outside the document (JavaScript, actions other than a link, embedded files, rich
 media, XFA forms), that cannot be read, or that costs too much to read is refused, naming the
-field. The bytes are stored by their SHA-256 before the transaction; `fire` then records the
-evidence in the case's event log. A download is refused when the stored bytes no longer match
-their hash.
+field. Photos and videos go through `odr.cases.media` in a bounded child too (`check_media`): a
+HEIC must decode, a video's boxes must fit together and hold their own data; each photo gets a
+small WebP thumbnail, made there once. The bytes (and the thumbnail's) are stored by their SHA-256
+before the transaction; `fire` then records the evidence in the case's event log. A download is
+refused when the stored bytes no longer match their hash.
+
+A person may add several files in one go (`add_evidence_batch`): each is checked and recorded on
+its own, so the good ones are added and each refused one comes back with its reason. A file may
+carry a caption of at most 200 characters, shown with it (it is not written to the event log).
 """
 
 from __future__ import annotations
 
 import codecs
 import logging
+import math
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 import sqlalchemy as sa
+from babel.lists import format_list
 from flask import Response
+from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from odr import bounded
 from odr.accounts.models import User
-from odr.cases import pdf_inspection
+from odr.cases import media, pdf_inspection
 from odr.cases.guards import GuardContext
 from odr.cases.models import Case, Evidence
 from odr.cases.services import (
@@ -49,17 +60,28 @@ log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 MAX_FILE_SIZE = 10 * MB
+MAX_VIDEO_SIZE = 25 * MB
+MAX_VIDEO_SECONDS = 180
 MAX_CASE_SIZE = 50 * MB
+MAX_CAPTION = 200
+MAX_BATCH_FILES = 20
 # What a request carrying one file may weigh: the file and the multipart envelope around it.
 MAX_UPLOAD_REQUEST = MAX_FILE_SIZE + 64 * 1024
+MAX_EVIDENCE_REQUEST = MAX_VIDEO_SIZE + 64 * 1024  # one file of any type, with a caption
+MAX_BATCH_REQUEST = MAX_CASE_SIZE + 256 * 1024  # several files, and their captions
 MAX_FILENAME = 120
 EXTENSIONS = {
     "application/pdf": (".pdf",),
     "image/png": (".png",),
     "image/jpeg": (".jpg", ".jpeg"),
     "image/webp": (".webp",),
+    "image/heic": (".heic", ".heif"),
+    "video/mp4": (".mp4", ".m4v"),
+    "video/quicktime": (".mov",),
     "text/plain": (".txt",),
 }
+PICTURES = frozenset({"image/png", "image/jpeg", "image/webp", "image/heic"})
+VIDEOS = frozenset({"video/mp4", "video/quicktime"})
 SIGNATURES = (
     (b"%PDF-", "application/pdf"),
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -69,9 +91,10 @@ SIGNATURES = (
 NO_FILE = _l("Choose a file to upload.")
 EMPTY = _l("The file is empty.")
 TOO_LARGE = _l("A file may be at most %(size)s.", size="10 MB")
+VIDEO_TOO_LARGE = _l("A video may be at most %(size)s.", size="25 MB")
 UNSUPPORTED = _l(
-    "This type of file is not accepted. Upload a PDF, a PNG, JPEG or WebP image, "
-    "or plain text (UTF-8)."
+    "This type of file is not accepted. Upload a PDF, a photo (PNG, JPEG, WebP or HEIC), "
+    "a short video (MP4 or MOV) or plain text (UTF-8)."
 )
 NOT_UTF8 = _l("This text is not in UTF-8. Save it as UTF-8 text and upload it again.")
 NOT_PLAIN = _l(
@@ -101,13 +124,53 @@ PDF_REFUSALS = {
     "too_costly": PDF_TOO_COSTLY,
 }
 DUPLICATE = _l("This file is already in the evidence of this dispute.")
+PHOTO_UNREADABLE = _l(
+    "This photo could not be read: it may be damaged or of a kind we cannot open. "
+    "Save it as JPEG and upload that."
+)
+PHOTO_TOO_LARGE = _l(
+    "This photo has too many pixels to check (at most %(count)s million). "
+    "Save a smaller copy and upload that.",
+    count=media.MAX_PIXELS // 1_000_000,
+)
+PHOTO_TOO_COSTLY = _l(
+    "This photo is too large or too complex to check. Save it as JPEG and upload that."
+)
+VIDEO_BROKEN = _l(
+    "This video could not be read: it is damaged or incomplete. "
+    "Export it again as MP4 and upload that."
+)
+VIDEO_EXTERNAL = _l(
+    "This video refers to other files or addresses instead of holding its own pictures, "
+    "which is not accepted. Export it again as one MP4 file and upload that."
+)
+VIDEO_NO_PICTURE = _l(
+    "This file holds no video picture (it may be sound only). "
+    "Upload a video, a photo, a PDF or plain text."
+)
+VIDEO_LENGTH_UNKNOWN = _l(
+    "The length of this video could not be read. Export it again as MP4 and upload that."
+)
+MEDIA_REFUSALS = {
+    "unreadable": PHOTO_UNREADABLE,
+    "too_many_pixels": PHOTO_TOO_LARGE,
+    "broken": VIDEO_BROKEN,
+    "external": VIDEO_EXTERNAL,
+    "no_video": VIDEO_NO_PICTURE,
+    "length_unknown": VIDEO_LENGTH_UNKNOWN,
+}
+CAPTION_TOO_LONG = _l("A caption may be at most %(count)s characters.", count=MAX_CAPTION)
+TOO_MANY_FILES = _l("Choose at most %(count)s files at a time.", count=MAX_BATCH_FILES)
+BATCH_TOO_LARGE = _l(
+    "The files chosen add up to more than %(size)s. Upload them in smaller groups.", size="50 MB"
+)
 
 
 class EvidenceTooLarge(ValidationError):
     status = 413
 
-    def __init__(self) -> None:
-        super().__init__({"file": TOO_LARGE})
+    def __init__(self, message: Any = TOO_LARGE) -> None:
+        super().__init__({"file": message})
 
 
 class DamagedEvidence(Conflict):
@@ -122,6 +185,33 @@ class CheckedFile:
     media_type: str
     size: int
     sha256: str
+    thumbnail: bytes | None = field(default=None, repr=False, compare=False)
+    thumbnail_sha256: str | None = None
+    caption: str | None = None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file as it came: its name and bytes (None when none was chosen), its caption."""
+
+    filename: str | None
+    data: bytes | None
+    caption: str | None = None
+
+
+@dataclass(frozen=True)
+class RefusedFile:
+    filename: str
+    reason: Any
+    status: int
+
+
+@dataclass
+class Batch:
+    """What became of the files chosen together: those added, and those refused with why."""
+
+    added: list[Evidence] = field(default_factory=list)
+    refused: list[RefusedFile] = field(default_factory=list)
 
 
 def _invalid(message: Any) -> ValidationError:
@@ -197,7 +287,21 @@ def media_type_of(data: bytes) -> str:
             return media_type
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
+    if data[4:8] == b"ftyp":
+        media_type = media.container_type(data)
+        if media_type is None:
+            raise _invalid(UNSUPPORTED)
+        return media_type
     return _text_type(data)
+
+
+def clean_caption(raw: str | None) -> str | None:
+    """One line of text without control characters, or None; CAPTION_TOO_LONG past 200."""
+    text = " ".join(unicodedata.normalize("NFC", raw or "").split())
+    text = "".join(ch for ch in text if not unicodedata.category(ch).startswith("C")).strip()
+    if len(text) > MAX_CAPTION:
+        raise ValidationError({"caption": CAPTION_TOO_LONG})
+    return text or None
 
 
 def check_pdf(data: bytes, field: str = "file") -> None:
@@ -219,18 +323,72 @@ def check_pdf(data: bytes, field: str = "file") -> None:
         raise ValidationError({field: PDF_REFUSALS[verdict]})
 
 
-def check_upload(filename: str | None, data: bytes | None) -> CheckedFile:
-    """Size, type by content, and for a PDF its safety; ValidationError naming `file`."""
+def check_media(data: bytes, media_type: str) -> bytes | None:
+    """Refuse a photo or video that `media.inspect_media` does not accept, or a video that is too
+    long; return the photo's thumbnail, if one could be made. The inspection runs in a bounded
+    child, as for a PDF: a HEIC that needs more is refused, a PNG, JPEG or WebP only goes
+    without a thumbnail."""
+    try:
+        verdict = bounded.run_bounded(
+            media.inspect_media, data, media_type, seconds=media.SECONDS, memory_mb=media.MEMORY_MB
+        )
+    except bounded.OutOfBounds as stopped:
+        log.warning(
+            "%s inspection stopped (%s, exit code %s)", media_type, stopped.bound, stopped.exit_code
+        )
+        if media_type == "image/heic":
+            raise _invalid(PHOTO_TOO_COSTLY) from None
+        if media_type in VIDEOS:
+            raise _invalid(VIDEO_BROKEN) from None
+        return None  # a PNG, JPEG or WebP goes without a thumbnail
+    if verdict.verdict != "accepted":
+        log.info("%s of %d bytes refused: %s", media_type, len(data), verdict.verdict)
+        raise _invalid(MEDIA_REFUSALS[verdict.verdict])
+    if verdict.seconds is not None and verdict.seconds > MAX_VIDEO_SECONDS:
+        raise _invalid(
+            _l(
+                "A video may be at most %(limit)s minutes long; this one is %(length)s. "
+                "Trim it and upload it again.",
+                limit=MAX_VIDEO_SECONDS // 60,
+                length=_minutes(verdict.seconds),
+            )
+        )
+    return verdict.thumbnail
+
+
+def _minutes(seconds: float) -> str:
+    whole = math.ceil(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def check_upload(
+    filename: str | None, data: bytes | None, caption: str | None = None
+) -> CheckedFile:
+    """Size, type by content, and for a PDF, a photo or a video its safety; the caption's
+    length; ValidationError naming `file` (or `caption`)."""
     if data is None:
         raise _invalid(NO_FILE)
     if not data:
         raise _invalid(EMPTY)
-    if len(data) > MAX_FILE_SIZE:
-        raise EvidenceTooLarge()
+    video = data[4:8] == b"ftyp" and media.container_type(data[:4096]) in VIDEOS
+    if len(data) > (MAX_VIDEO_SIZE if video else MAX_FILE_SIZE):
+        raise EvidenceTooLarge(VIDEO_TOO_LARGE if video else TOO_LARGE)
+    caption = clean_caption(caption)
     media_type = media_type_of(data)
+    thumbnail = None
     if media_type == "application/pdf":
         check_pdf(data)
-    return CheckedFile(display_filename(filename), media_type, len(data), sha256_of(data))
+    elif media_type in PICTURES or media_type in VIDEOS:
+        thumbnail = check_media(data, media_type)
+    return CheckedFile(
+        display_filename(filename),
+        media_type,
+        len(data),
+        sha256_of(data),
+        thumbnail=thumbnail,
+        thumbnail_sha256=sha256_of(thumbnail) if thumbnail else None,
+        caption=caption,
+    )
 
 
 # ---- recording -----------------------------------------------------------------------------------
@@ -256,26 +414,81 @@ def _ensure_room(case_id: int, file: CheckedFile) -> None:
         )
 
 
-def add_evidence(case: Case, actor: User, filename: str | None, data: bytes | None) -> Evidence:
-    """Check the upload, store its bytes, then record it through `fire`.
+def add_evidence(
+    case: Case, actor: User, filename: str | None, data: bytes | None, caption: str | None = None
+) -> Evidence:
+    """Check the upload, store its bytes (and its thumbnail's), then record it through `fire`.
 
     The bytes are written before the transaction: storage is content-addressed, so a record that
     is then refused or rolled back leaves at most an unreferenced file behind.
     """
     refuse_unless_allowed(case, "add_evidence", actor)
-    file = check_upload(filename, data)
+    file = check_upload(filename, data, caption)
     _ensure_room(case.id, file)
-    get_storage().put(data)
+    storage = get_storage()
+    storage.put(data)
+    if file.thumbnail is not None:
+        storage.put(file.thumbnail)
     fire(case, "add_evidence", actor, file=file)
     return db.session.scalars(
         sa.select(Evidence).where(Evidence.case_id == case.id, Evidence.sha256 == file.sha256)
     ).one()
 
 
+def add_evidence_batch(case: Case, actor: User, uploads: Iterable[Upload]) -> Batch:
+    """Add each file on its own: the good ones are recorded, each refused one is named with its
+    reason. `uploads` is read one file at a time. Conflict when the dispute takes no evidence."""
+    refuse_unless_allowed(case, "add_evidence", actor)
+    batch = Batch()
+    for upload in uploads:
+        try:
+            batch.added.append(
+                add_evidence(case, actor, upload.filename, upload.data, upload.caption)
+            )
+        except ValidationError as error:
+            reason = error.errors.get("file") or error.errors.get("caption") or NO_FILE
+            batch.refused.append(
+                RefusedFile(display_filename(upload.filename), reason, error.status)
+            )
+    if not batch.added and not batch.refused:
+        raise _invalid(NO_FILE)
+    return batch
+
+
+def uploads_from_form(files: list[Any], form: Any) -> Iterator[Upload]:
+    """The chosen files of the page's form, read one at a time, each with its caption: one
+    `file_caption` per file when the page's script gave each its own, else the one `caption`
+    for all of them (without JavaScript)."""
+    own = form.getlist("file_caption")
+    shared = form.get("caption")
+    for index, upload in enumerate(files):
+        caption = own[index] if len(own) == len(files) else shared
+        yield Upload(upload.filename, upload.read(), caption)
+
+
+def added_message(added: list[Evidence]) -> str:
+    if len(added) == 1:
+        return gettext("%(name)s was added to the evidence.", name=added[0].filename)
+    names = format_list([item.filename for item in added], locale=str(get_locale() or "en"))
+    return ngettext(
+        "%(num)d file was added to the evidence: %(names)s.",
+        "%(num)d files were added to the evidence: %(names)s.",
+        len(added),
+        names=names,
+    )
+
+
+def refused_message(refused: list[RefusedFile]) -> str:
+    return ngettext("%(num)d file was not added.", "%(num)d files were not added.", len(refused))
+
+
 @parameters("add_evidence")
 def _check_file(params: dict[str, Any]) -> dict[str, Any]:
     file = params.get("file")
-    if not isinstance(file, CheckedFile) or not get_storage().exists(file.sha256):
+    storage = get_storage()
+    if not isinstance(file, CheckedFile) or not storage.exists(file.sha256):
+        raise _invalid(NO_FILE)
+    if file.thumbnail_sha256 is not None and not storage.exists(file.thumbnail_sha256):
         raise _invalid(NO_FILE)
     return {"file": file}
 
@@ -292,6 +505,8 @@ def _record_evidence(ctx: GuardContext, transition: Transition) -> dict[str, Any
         media_type=file.media_type,
         size=file.size,
         sha256=file.sha256,
+        caption=file.caption,
+        thumbnail_sha256=file.thumbnail_sha256,
     )
     db.session.add(evidence)
     db.session.flush()
@@ -326,34 +541,53 @@ def list_evidence(
     return rows, load_users({row.uploader_id for row in rows})
 
 
-def read_evidence(user: Any, public_id: str, evidence_id: str) -> tuple[Evidence, bytes]:
-    """The evidence and its bytes, for whoever may see the case, once the bytes match their hash."""
+def _find_evidence(user: Any, public_id: str, evidence_id: str) -> tuple[Case, Evidence]:
     case = find_case(user, public_id)
     evidence = db.session.scalar(
         sa.select(Evidence).where(Evidence.case_id == case.id, Evidence.public_id == evidence_id)
     )
     if evidence is None:
         raise NotFound()
+    return case, evidence
+
+
+def _stored(case: Case, evidence: Evidence, sha256: str, user: Any, what: str) -> bytes:
     try:
-        data: bytes | None = get_storage().read(evidence.sha256)
+        data: bytes | None = get_storage().read(sha256)
     except FileNotFoundError:
         data = None
-    if data is None or sha256_of(data) != evidence.sha256:
+    if data is None or sha256_of(data) != sha256:
         log.warning(
-            "evidence %s of %s: the stored file %s; download by user %s refused",
+            "evidence %s of %s: the stored %s %s; download by user %s refused",
             evidence.public_id,
             case.reference,
+            what,
             "is missing" if data is None else "does not match its SHA-256",
             getattr(user, "id", None),
         )
         raise DamagedEvidence("damaged")
-    return evidence, data
+    return data
+
+
+def read_evidence(user: Any, public_id: str, evidence_id: str) -> tuple[Evidence, bytes]:
+    """The evidence and its bytes, for whoever may see the case, once the bytes match their hash."""
+    case, evidence = _find_evidence(user, public_id, evidence_id)
+    return evidence, _stored(case, evidence, evidence.sha256, user, "file")
+
+
+def read_thumbnail(user: Any, public_id: str, evidence_id: str) -> tuple[Evidence, bytes]:
+    """A photo's thumbnail, for whoever may read the photo; NotFound when it has none."""
+    case, evidence = _find_evidence(user, public_id, evidence_id)
+    if evidence.thumbnail_sha256 is None:
+        raise NotFound()
+    return evidence, _stored(case, evidence, evidence.thumbnail_sha256, user, "thumbnail")
 
 
 def evidence_to_api(evidence: Evidence, uploader: User | None, url: str) -> dict[str, Any]:
     return {
         "id": evidence.public_id,
         "filename": evidence.filename,
+        "caption": evidence.caption,
         "media_type": evidence.media_type,
         "size": evidence.size,
         "sha256": evidence.sha256,
@@ -374,4 +608,14 @@ def attachment(evidence: Evidence, data: bytes) -> Response:
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["ETag"] = f'"{evidence.sha256}"'
+    return response
+
+
+def thumbnail_image(evidence: Evidence, data: bytes) -> Response:
+    """The thumbnail, shown in the page (a WebP we made ourselves), never sniffed or cached."""
+    response = Response(data, mimetype="image/webp")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["ETag"] = f'"{evidence.thumbnail_sha256}"'
     return response

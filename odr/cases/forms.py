@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from flask_babel import get_locale
 from werkzeug.datastructures import MultiDict
 
+from odr import money
+from odr.errors import ValidationError
+from odr.i18n import minor_to_decimal_string
+
 ITEM_ROWS = 3
+LODGING_AMOUNTS = ("order.total", "claim.amount")
 
 
 def _text(form: MultiDict, name: str) -> str | None:
@@ -14,11 +21,47 @@ def _text(form: MultiDict, name: str) -> str | None:
     return value if value.strip() else None
 
 
-def _money(form: MultiDict, prefix: str) -> dict[str, Any] | None:
+def money_from_form(form: MultiDict, prefix: str) -> dict[str, Any] | None:
+    """An amount as the API takes it. One typed so that it cannot be read goes on empty, so the
+    service refuses it; `with_amount_errors` then puts the reason in place of "required"."""
     amount, currency = _text(form, f"{prefix}.amount"), _text(form, f"{prefix}.currency")
     if amount is None and currency is None:
         return None
+    code = (currency or "").strip().upper()
+    if amount is not None and money.is_currency(code):
+        try:
+            minor = money.parse_amount(amount, code, _page_locale(), f"{prefix}.amount")
+        except ValidationError:
+            amount = ""
+        else:
+            amount = minor_to_decimal_string(minor, code)
     return {"amount": amount or "", "currency": currency or ""}
+
+
+def _page_locale() -> str:
+    return str(get_locale() or "en")
+
+
+def amount_errors(form: MultiDict, prefixes: Iterable[str]) -> dict[str, Any]:
+    """Why the amounts typed in these money fields cannot be read, by field."""
+    errors: dict[str, Any] = {}
+    for prefix in prefixes:
+        amount, currency = _text(form, f"{prefix}.amount"), _text(form, f"{prefix}.currency")
+        code = (currency or "").strip().upper()
+        if amount is None or not money.is_currency(code):
+            continue
+        try:
+            money.parse_amount(amount, code, _page_locale(), f"{prefix}.amount")
+        except ValidationError as error:
+            errors.update(error.errors)
+    return errors
+
+
+def with_amount_errors(
+    form: MultiDict, errors: dict[str, Any], prefixes: Iterable[str] = ("amount",)
+) -> dict[str, Any]:
+    """A service's errors for a web form, each unreadable amount with its own reason."""
+    return {**errors, **amount_errors(form, prefixes)}
 
 
 def _party(form: MultiDict, prefix: str, *, website: bool = False) -> dict[str, Any]:
@@ -48,14 +91,14 @@ def lodging_body_from_form(form: MultiDict) -> dict[str, Any]:
             "reference": _text(form, "order.reference"),
             "ordered_on": _text(form, "order.ordered_on"),
             "delivered_on": _text(form, "order.delivered_on"),
-            "total": _money(form, "order.total"),
+            "total": money_from_form(form, "order.total"),
             "items": items,
         },
         "claim": {
             "category": _text(form, "claim.category"),
             "description": _text(form, "claim.description"),
             "remedy": _text(form, "claim.remedy"),
-            "amount": _money(form, "claim.amount"),
+            "amount": money_from_form(form, "claim.amount"),
         },
         "law": {
             "consumer_chose_merchant_law": form.get("law.consumer_chose_merchant_law") == "yes",
@@ -72,7 +115,8 @@ def lodging_body_from_form(form: MultiDict) -> dict[str, Any]:
 
 
 def lodging_errors_for_form(form: MultiDict, errors: dict[str, Any]) -> dict[str, Any]:
-    """Name item errors by the form row the person typed in, not the index in the body."""
+    """Name item errors by the form row the person typed in, not the index in the body, and say
+    why an amount could not be read."""
     rows = _item_rows(form)
     named = {}
     for field, message in errors.items():
@@ -80,12 +124,12 @@ def lodging_errors_for_form(form: MultiDict, errors: dict[str, Any]) -> dict[str
         if field.startswith("order.items.") and len(parts) > 2 and parts[2].isdigit():
             parts[2] = str(rows[int(parts[2])])
         named[".".join(parts)] = message
-    return named
+    return with_amount_errors(form, named, LODGING_AMOUNTS)
 
 
 def offer_body_from_form(form: MultiDict) -> dict[str, Any]:
     return {
-        "amount": _money(form, "amount"),
+        "amount": money_from_form(form, "amount"),
         "remedy": _text(form, "remedy"),
         "terms": _text(form, "terms"),
         "performance_due": _text(form, "performance_due"),
@@ -97,7 +141,7 @@ def action_params_from_form(spec: dict[str, Any], form: MultiDict) -> dict[str, 
     params: dict[str, Any] = {}
     for name in spec.get("params", []):
         if name == "amount":
-            params[name] = _money(form, "amount")
+            params[name] = money_from_form(form, "amount")
         elif _text(form, name) is not None:
             params[name] = form[name]
     return params

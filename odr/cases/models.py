@@ -69,6 +69,8 @@ class Case(db.Model):
     # When the current neutral was assigned: the mediation deadline runs from it.
     neutral_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The deadline whose 48-hour reminder was sent (`odr.cases.reminders`): one per deadline.
+    reminded_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     respondent_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     governing_law: Mapped[str] = mapped_column(sa.String(2))
@@ -208,7 +210,16 @@ class ReferenceCounter(db.Model):
     last_value: Mapped[int] = mapped_column(default=0)
 
 
-EVIDENCE_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/webp", "text/plain")
+EVIDENCE_TYPES = (
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "text/plain",
+    "image/heic",
+    "video/mp4",
+    "video/quicktime",
+)
 
 
 class Evidence(db.Model):
@@ -233,3 +244,6 @@ class Evidence(db.Model):
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    caption: Mapped[str | None] = mapped_column(sa.String(200))
+    # A photo's thumbnail (WebP), stored by its SHA-256 beside the file; None for the rest.
+    thumbnail_sha256: Mapped[str | None] = mapped_column(sa.String(64))

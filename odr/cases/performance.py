@@ -108,6 +108,27 @@ def respondent_zone(case: Case) -> str:
     return country_zone(case.respondent_country)
 
 
+def chosen_zone(timezone: str | None, country: str | None) -> str:
+    """The zone a person's dates are stated in: the one their account chose, else the main zone
+    of their country."""
+    if timezone not in UNCHOSEN and timezone in _known_zones():
+        return timezone
+    return country_zone(country)
+
+
+def party_zone(case: Case, party: str) -> str:
+    """Where a party of the case lives, for the dates a mail gives it: the respondent's zone as
+    above; the claimant's account's zone, else the claimant's country's."""
+    if party == "respondent":
+        return respondent_zone(case)
+    timezone = None
+    if case.claimant_user_id is not None:
+        timezone = db.session.scalar(
+            sa.select(User.timezone).where(User.id == case.claimant_user_id)
+        )
+    return chosen_zone(timezone, case.claimant_country)
+
+
 def _zone(zone: str | None) -> ZoneInfo:
     return ZoneInfo(zone if zone in _known_zones() else "UTC")
 
@@ -180,6 +201,16 @@ def _moment_text(local: datetime, zone: str, fmt: str, locale=None) -> str:
         date=format_date(local.date(), fmt, locale=locale),
         time=format_skeleton("Hm", local, locale=locale),
         zone=zone,
+    )
+
+
+def moment_text(at: datetime | None, zone: str | None) -> str:
+    """An instant as a person reads it where they live, with the zone named: "Dec 11, 2026, 09:00
+    (Europe/Berlin)". Mails use it: a mail has no reader's zone to fall back on."""
+    if at is None:
+        return ""
+    return _moment_text(
+        at.astimezone(_zone(zone)), zone if zone in _known_zones() else "UTC", "medium"
     )
 
 

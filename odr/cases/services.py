@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,11 +28,11 @@ from odr.cases.models import (
     ReferenceCounter,
     RespondentLink,
 )
-from odr.cases.performance import day_ends_at
+from odr.cases.performance import day_ends_at, party_zone
 from odr.cases.schemas import parse_lodging
 from odr.db import write_transaction
 from odr.delivery.queue import schedule_delivery, schedule_rendering
-from odr.delivery.services import notify, queue_mail
+from odr.delivery.services import fields_read, notify, queue_mail
 from odr.errors import Conflict, Forbidden, NotFound, StaleVersion
 from odr.extensions import db
 from odr.policy import (
@@ -60,6 +61,14 @@ ON_LEAVE: dict[str, list[Callable[[Case, str], None]]] = {}
 AFTER: dict[str, list[Callable[[GuardContext, dict[str, Any]], None]]] = {}
 # Checks of an action's parameters before anything is written: action -> checker.
 PARAMETERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+# The mail the parties get when a case enters a state, when it is not `state_changed`: a template,
+# or False when another mail tells them (a settlement agreement or an award, with its PDF).
+ENTRY_MAILS: dict[str, str | bool] = {
+    "negotiation": "negotiation_started",  # with the date by which to answer
+    **dict.fromkeys(
+        ("resolved", "unresolved", "non_compliant", "withdrawn", "rejected"), "dispute_closed"
+    ),
+}
 
 
 def effect(action: str) -> Callable[[Effect], Effect]:
@@ -409,15 +418,33 @@ def lodge_dispute(*, filer: User, body: Any) -> Case:
         )
         from odr.accounts.services import invitation_link
 
+        partner_name = partner.name if partner is not None else None
         tell_parties(
             case,
             parties=("respondent",),
             kind="dispute_lodged",
             actor=filer,
             invitation=invitation_link(case),
+            partner=partner_name,
         )
+        _send_receipt(case, partner_name)
     schedule_delivery()
     return case
+
+
+def _send_receipt(case: Case, partner: str | None) -> None:
+    """The claimant's receipt: the reference, what happens next and by when. A mail only: the
+    claimant has just lodged, a notice would tell them what they did."""
+    queue_mail(
+        to=case.claimant_email,
+        language=case.claimant_language,
+        template="dispute_received",
+        key=f"dispute_received:{case.public_id}",
+        case_id=case.id,
+        case=case,
+        partner=partner,
+        **dated_context(case, "dispute_received", partial(party_zone, case, "claimant")),
+    )
 
 
 def deadline_rule(case: Case, state: dict[str, Any]) -> dict[str, Any] | None:
@@ -498,12 +525,15 @@ def _fire_locked(case: Case, action: str, actor: User | None, params: dict[str, 
     entered = case.state != before
     if entered:
         case.state_entered_at = clock.now()
+        notice = workflow.actions[action].get("notice")
         tell_parties(
             case,
             parties=("claimant", "respondent"),
-            kind=workflow.actions[action].get("notice", "state_changed"),
+            kind=notice or "state_changed",
+            mail=notice or ENTRY_MAILS.get(case.state, True),
             actor=actor,
             shown=ctx.notice,
+            reason=params.get("reason"),
         )
         _tell_neutral_of_the_stage_left(case, before, actor)
     case.deadline_at = next_deadline(case, workflow.states[case.state])
@@ -657,6 +687,20 @@ def tell_user(case: Case, user: Any, *, kind: str, **context: Any) -> None:
     notify(user_ids=[user.id], case_id=case.id, kind=kind, **_notice_params(case))
 
 
+def dated_context(case: Case, template: str, zone: Callable[[], str]) -> dict[str, Any]:
+    """What a mail that gives dates reads beyond what its caller passed, each only when its
+    template reads it: the reader's time zone (`zone`), and the case's next deadline as the change
+    being made sets it (`deadline`: an answer in negotiation moves it before `fire` stores it)."""
+    read = fields_read(template)
+    context: dict[str, Any] = {}
+    if "zone" in read:
+        context["zone"] = zone()
+    if "deadline" in read:
+        workflow = get_workflow(case.workflow, case.workflow_version)
+        context["deadline"] = next_deadline(case, workflow.states[case.state])
+    return context
+
+
 def tell_parties(
     case: Case,
     *,
@@ -664,27 +708,35 @@ def tell_parties(
     kind: str,
     actor: User | None,
     shown: dict[str, str] | None = None,
+    mail: str | bool = True,
     **context: Any,
 ) -> None:
     """E-mail each party at the address named in the case, in its language, and leave a notice
     for each of its accounts; the party the actor acts for is not told of its own doing.
-    `shown` holds plain values both the e-mail and the notice show (a partner's summary)."""
+    `shown` holds plain values both the e-mail and the notice show (a partner's summary).
+    `mail` names the mail's template when it is not the notice's kind; False sends none. The
+    template reads the party it goes to as `recipient`, and may read `zone` and `deadline`
+    (`dated_context`)."""
     shown = shown or {}
     accounts = party_account_ids(case)
+    template = kind if mail is True else mail
     for party in parties:
         email, language = getattr(case, f"{party}_email"), getattr(case, f"{party}_language")
         if actor is not None and (actor.email == email or actor.id in accounts[party]):
             continue
-        queue_mail(
-            to=email,
-            language=language,
-            template=kind,
-            key=f"{kind}:{case.public_id}:{case.event_count + 1}:{party}",
-            case_id=case.id,
-            case=case,
-            **context,
-            **shown,
-        )
+        if template:
+            queue_mail(
+                to=email,
+                language=language,
+                template=template,
+                key=f"{template}:{case.public_id}:{case.event_count + 1}:{party}",
+                case_id=case.id,
+                case=case,
+                recipient=party,
+                **dated_context(case, template, partial(party_zone, case, party)),
+                **context,
+                **shown,
+            )
         notify(
             user_ids=accounts[party], case_id=case.id, kind=kind, **_notice_params(case), **shown
         )

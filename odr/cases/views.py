@@ -10,6 +10,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -18,13 +19,15 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from odr.cases import casefile, evidence, performance, services
+from odr import field_labels, pickers
+from odr.cases import casefile, confirmation, drafts, evidence, performance, progress, services
 from odr.cases.forms import (
     action_params_from_form,
     lodging_body_from_form,
     lodging_errors_for_form,
     message_params_from_form,
     offer_body_from_form,
+    with_amount_errors,
 )
 from odr.cases.models import CATEGORIES, REMEDIES
 from odr.delivery.services import mark_case_seen
@@ -37,10 +40,8 @@ from odr.mediation.services import (
     excluded_neutrals,
     neutral_role,
 )
-from odr.money import CURRENCIES
 from odr.negotiation import services as negotiation
 from odr.referrals.law import rule_reason
-from odr.validation import COUNTRIES
 from odr.web import action_label
 from odr.workflow import get_workflow
 
@@ -71,40 +72,99 @@ def my_disputes() -> Any:
 
 
 def _lodging_choices() -> dict[str, Any]:
+    """The choices of the lodging form; the consumer's own currency first and preselected."""
+    own = pickers.home_currency(current_user.country)
     return {
         "categories": CATEGORIES,
         "remedies": REMEDIES,
-        "countries": sorted(COUNTRIES),
-        "currencies": sorted(CURRENCIES),
+        "currencies": pickers.currencies(own),
+        "own_currency": own or "CNY",
+        "labels": field_labels.LODGING,
     }
 
 
-@bp.route("/disputes/new", methods=["GET", "POST"])
-@login_required
-@limited("RATELIMIT_LODGE", logged_in_user)
-def lodge() -> Any:
+def _lodging_refused() -> Any:
+    """The page of someone who may not lodge, or None."""
     if current_user.role not in ("consumer", "platform"):
         abort(403)
     if not current_user.email_verified:
         return render_template("accounts/verify_first.html"), 403
+    return None
+
+
+@bp.route("/disputes/new", methods=["GET", "POST"])
+@csrf.exempt  # checked by drafts.keeps_typing, once what a logged-out browser sent is kept
+@limited("RATELIMIT_LODGE", logged_in_user)
+@drafts.keeps_typing
+@login_required
+def lodge() -> Any:
+    refused = _lodging_refused()
+    if refused:
+        return refused
     errors: dict[str, Any] = {}
     form = request.form
+    draft = None
     if request.method == "POST":
         try:
             case = services.lodge_dispute(filer=current_user, body=lodging_body_from_form(form))
         except ValidationError as error:
             errors = lodging_errors_for_form(form, error.errors)
         else:
+            drafts.discard_draft(current_user)
             flash(_("Your dispute %(reference)s has been lodged.", reference=case.reference), "ok")
             return redirect(url_for("cases.dispute", dispute_id=case.public_id))
-    status = 422 if errors else 200
-    return (
-        render_template("cases/lodge.html", errors=errors, form=form, **_lodging_choices()),
-        status,
+    else:
+        draft = drafts.draft_of(current_user)
+        form = draft.form() if draft else form
+    return _lodge_page(form, errors, draft=draft)
+
+
+def _lodge_page(form: Any, errors: dict[str, Any], *, draft: Any = None, status: int = 0) -> Any:
+    page = render_template(
+        "cases/lodge.html",
+        errors=errors,
+        form=form,
+        draft=draft,
+        draft_note=request.args.get("draft"),
+        draft_days=drafts.DRAFT_LIFE.days,
+        **_lodging_choices(),
     )
+    return page, status or (422 if errors else 200)
 
 
-def _dispute_page(dispute_id: str, errors: dict | None = None, status: int = 200) -> Any:
+@bp.post("/disputes/new/draft")
+@csrf.exempt  # checked by drafts.keeps_typing, as for the lodging form itself
+@drafts.limit_stashes
+@drafts.keeps_typing
+@login_required
+def save_draft() -> Any:
+    """The form's "Save draft" button, and the autosave of drafts.js (which asks for JSON)."""
+    refused = _lodging_refused()
+    if refused:
+        return refused
+    try:
+        drafts.save_draft(current_user, request.form)
+    except drafts.DraftTooLarge:
+        if drafts.wants_json():
+            return jsonify(message=str(drafts.TOO_LARGE)), 413
+        flash(str(drafts.TOO_LARGE), "error")
+        return _lodge_page(request.form, {}, status=413)
+    if drafts.wants_json():
+        return drafts.draft_saved_answer()
+    return redirect(url_for("cases.lodge", draft="saved"), 303)
+
+
+@bp.post("/disputes/new/draft/discard")
+@login_required
+def discard_draft() -> Any:
+    drafts.discard_draft(current_user)
+    flash(_("The draft is discarded."), "ok")
+    return redirect(url_for("cases.lodge"), 303)
+
+
+def _dispute_page(
+    dispute_id: str, errors: dict | None = None, status: int = 200, refused_files: Any = ()
+) -> Any:
     case_file = casefile.read_case_file(
         current_user, dispute_id, casefile.cursors_from(request.args)
     )
@@ -124,10 +184,13 @@ def _dispute_page(dispute_id: str, errors: dict | None = None, status: int = 200
         specs=get_workflow(view.case.workflow, view.case.workflow_version).actions,
         neutrals=neutrals,
         performance=performance.FormDefaults(view.case),
+        progress=progress.for_page(view, case_file.timeline),
+        binding_acts=confirmation.BINDING_ACTS,
         law_reason=rule_reason(view.case.governing_law_rule),
         remedies=REMEDIES,
-        currencies=sorted(CURRENCIES),
+        currencies=pickers.currencies(view.case.claim_currency),
         errors=errors or {},
+        refused_files=refused_files,
         form=request.form,
     )
     return page, status
@@ -143,18 +206,45 @@ def _change_then_show(dispute_id: str, change: Callable[[], Any], done: str) -> 
     """Make the change; either way, go back to the dispute page and say what happened."""
     try:
         change()
-    except ValidationError as error:
-        for field, message in error.errors.items():
-            flash(f"{field}: {message}", "error")
-    except StaleVersion:
-        flash(_("The dispute changed while you were looking at it. Please try again."), "error")
-    except Conflict:
-        flash(_("That is not possible at this stage of the dispute."), "error")
+    except (ValidationError, StaleVersion, Conflict) as error:
+        _say_why_not(error)
     else:
         flash(done, "ok")
         if not services.is_visible(current_user, dispute_id):
             return redirect(url_for("cases.my_disputes"), 303)
     return redirect(url_for("cases.dispute", dispute_id=dispute_id), 303)
+
+
+def _say_why_not(error: ValidationError | StaleVersion | Conflict) -> None:
+    if isinstance(error, ValidationError):
+        for field, message in with_amount_errors(request.form, error.errors).items():
+            label = field_labels.label_for(field, field_labels.ACTION)
+            said = _("%(field)s: %(message)s", field=label, message=message) if label else message
+            flash(said, "error")
+    elif isinstance(error, StaleVersion):
+        flash(_("The dispute changed while you were looking at it. Please try again."), "error")
+    else:
+        flash(_("That is not possible at this stage of the dispute."), "error")
+
+
+def _ask_first(dispute_id: str, ask: Callable[[], confirmation.Confirmation]) -> Any:
+    """A binding act's first press: the confirmation step; or, when the act is not possible
+    now, back to the dispute saying why, as for a change that failed."""
+    try:
+        asked = ask()
+    except (ValidationError, StaleVersion, Conflict) as error:
+        _say_why_not(error)
+        return redirect(url_for("cases.dispute", dispute_id=dispute_id), 303)
+    return render_template("cases/confirm.html", asked=asked, case=asked.case)
+
+
+@bp.get("/disputes/<dispute_id>/actions/<action>")
+@bp.get("/disputes/<dispute_id>/offers/<offer_id>/<decision>")
+@login_required
+def back_to_dispute(dispute_id: str, **_address: str) -> Any:
+    """A confirmation step's address loaded again (the language switch, a reload) leads back to
+    the dispute, where the act can be started afresh."""
+    return redirect(url_for("cases.dispute", dispute_id=dispute_id))
 
 
 @bp.post("/disputes/<dispute_id>/actions/<action>")
@@ -163,6 +253,16 @@ def fire_action(dispute_id: str, action: str) -> Any:
     case = services.find_case(current_user, dispute_id)
     spec = services.action_spec(case, action)
     params = action_params_from_form(spec, request.form)
+    step = confirmation.step(action, request.form)
+    if step == "back":
+        return redirect(url_for("cases.dispute", dispute_id=dispute_id), 303)
+    if step == "ask":
+        return _ask_first(
+            dispute_id,
+            lambda: confirmation.ask(
+                case, current_user, action, params, expected_version=_form_version()
+            ),
+        )
     return _change_then_show(
         dispute_id,
         lambda: services.fire(
@@ -179,7 +279,7 @@ def make_offer(dispute_id: str) -> Any:
     try:
         negotiation.make_offer(case, current_user, offer_body_from_form(request.form))
     except ValidationError as error:
-        return _dispute_page(dispute_id, error.errors, 422)
+        return _dispute_page(dispute_id, with_amount_errors(request.form, error.errors), 422)
     flash(_("Your offer has been sent."), "ok")
     return redirect(url_for("cases.dispute", dispute_id=dispute_id))
 
@@ -191,6 +291,16 @@ def answer_offer(dispute_id: str, offer_id: str, decision: str) -> Any:
     if decision not in answers:
         abort(404)
     case = services.find_case(current_user, dispute_id)
+    step = confirmation.step(f"{decision}_offer", request.form)
+    if step == "back":
+        return redirect(url_for("cases.dispute", dispute_id=dispute_id), 303)
+    if step == "ask":
+        return _ask_first(
+            dispute_id,
+            lambda: confirmation.ask_offer(
+                case, current_user, offer_id, expected_version=_form_version()
+            ),
+        )
     return _change_then_show(
         dispute_id,
         lambda: answers[decision](case, current_user, offer_id, expected_version=_form_version()),
@@ -264,24 +374,34 @@ def _form_version() -> int | None:
 @csrf.exempt  # checked below, once this route's larger upload limit is in force
 @login_required
 def upload_evidence(dispute_id: str) -> Any:
+    """Several files in one go: each is added or refused on its own; the refused ones are named,
+    with their reasons, next to the file control."""
     back = url_for("cases.dispute", dispute_id=dispute_id) + "#evidence-h"
-    if (request.content_length or 0) > evidence.MAX_UPLOAD_REQUEST:
-        flash(_("Evidence file: %(error)s", error=evidence.TOO_LARGE), "error")
+    if (request.content_length or 0) > evidence.MAX_BATCH_REQUEST:
+        flash(_("Evidence file: %(error)s", error=evidence.BATCH_TOO_LARGE), "error")
         return redirect(back, 303)
-    request.max_content_length = evidence.MAX_UPLOAD_REQUEST
+    request.max_content_length = evidence.MAX_BATCH_REQUEST
     if current_app.config["WTF_CSRF_ENABLED"]:
         csrf.protect()
     case = services.find_case(current_user, dispute_id)
-    upload = request.files.get("file")  # an empty file input sends no file name
-    filename, data = (upload.filename, upload.read()) if upload else (None, None)
+    files = [upload for upload in request.files.getlist("file") if upload.filename]
+    if len(files) > evidence.MAX_BATCH_FILES:
+        return _dispute_page(dispute_id, {"file": evidence.TOO_MANY_FILES}, 422)
+    uploads = evidence.uploads_from_form(files, request.form)
     try:
-        item = evidence.add_evidence(case, current_user, filename, data)
+        batch = evidence.add_evidence_batch(case, current_user, uploads)
     except ValidationError as error:
         return _dispute_page(dispute_id, error.errors, error.status)
     except Conflict:
         flash(_("That is not possible at this stage of the dispute."), "error")
         return redirect(back, 303)
-    flash(_("%(name)s was added to the evidence.", name=item.filename), "ok")
+    if batch.added:
+        flash(evidence.added_message(batch.added), "ok")
+    if batch.refused:
+        errors = {"file": evidence.refused_message(batch.refused)}
+        statuses = {refused.status for refused in batch.refused}
+        status = statuses.pop() if len(statuses) == 1 else 422
+        return _dispute_page(dispute_id, errors, status, refused_files=batch.refused)
     return redirect(back, 303)
 
 
@@ -300,3 +420,13 @@ def download_evidence(dispute_id: str, evidence_id: str) -> Any:
         )
         return redirect(url_for("cases.dispute", dispute_id=dispute_id) + "#evidence-h", 303)
     return evidence.attachment(item, data)
+
+
+@bp.get("/disputes/<dispute_id>/evidence/<evidence_id>/thumbnail")
+@login_required
+def evidence_thumbnail(dispute_id: str, evidence_id: str) -> Any:
+    try:
+        item, data = evidence.read_thumbnail(current_user, dispute_id, evidence_id)
+    except evidence.DamagedEvidence:
+        abort(404)
+    return evidence.thumbnail_image(item, data)

@@ -17,6 +17,9 @@ def send_mail(config: dict[str, Any], *, to: str, payload: dict[str, Any], messa
     message.set_content(payload["text"])
     if payload.get("html"):
         message.add_alternative(payload["html"], subtype="html")
+    for filename, data, media_type in payload.get("attachments", ()):
+        maintype, subtype = media_type.split("/", 1)
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     # After the parts: making a message multipart moves Content-* headers into the first part.
     message["Content-Language"] = payload.get("language", "en")
     with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=10) as smtp:

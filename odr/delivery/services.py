@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -35,16 +35,30 @@ BACKOFF = (
     timedelta(hours=24),
 )
 LEASE = timedelta(minutes=5)
+# Who reads a file a queued mail attaches, by the `source` it names: reader(id) -> (file name,
+# bytes, media type). The domain that owns the files registers its reader (documents: "document").
+ATTACHMENT_READERS: dict[str, Callable[[str], tuple[str, bytes, str]]] = {}
 
 
 def queue_mail(
-    *, to: str, language: str | None, template: str, key: str, case_id: int | None, **context: Any
+    *,
+    to: str,
+    language: str | None,
+    template: str,
+    key: str,
+    case_id: int | None,
+    attachments: list[dict[str, str]] | None = None,
+    **context: Any,
 ) -> None:
     """Add a mail to the outbox (the caller commits); it is worded in the recipient's language
-    when it is delivered, from what the context held now (records are copied, not referred to)."""
+    when it is delivered, from what the context held now (records are copied, not referred to).
+    `attachments` name files by source and id (`{"source": "document", "id": ...}`), read when
+    the mail is sent, so the outbox holds no copy of them."""
     read = fields_read(template)
     kept = {name: freeze(value, read[name]) for name, value in context.items() if name in read}
     payload = {"template": template, "language": mail_locale(language), "context": kept}
+    if attachments:
+        payload["attachments"] = attachments
     row = {
         "kind": "mail",
         "destination": to,
@@ -59,13 +73,21 @@ def render_mail(payload: dict[str, Any]) -> dict[str, Any]:
     """Subject, text and HTML of a queued mail."""
     locale, template = payload["language"], payload["template"]
     with force_locale(locale):
-        context = {"base_url": current_app.config["BASE_URL"], **thaw(payload["context"])}
+        context = {
+            "base_url": current_app.config["BASE_URL"],
+            "provider": current_app.config["PROVIDER_NAME"],
+            **thaw(payload["context"]),
+        }
         module = current_app.jinja_env.get_template(f"mail/{template}.txt").make_module(context)
         return {
             "subject": str(module.subject).strip(),
             "text": str(module),
             "html": render_template(f"mail/{template}.html", **context),
             "language": locale,
+            "attachments": [
+                ATTACHMENT_READERS[item["source"]](item["id"])
+                for item in payload.get("attachments", ())
+            ],
         }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,9 +24,10 @@ from odr.cases import performance
 from odr.cases.events import append_event
 from odr.cases.evidence import content_disposition
 from odr.cases.models import Case, Event
-from odr.cases.services import find_case, on_enter
+from odr.cases.services import ENTRY_MAILS, find_case, on_enter
 from odr.db import write_transaction
-from odr.delivery.queue import schedule_rendering
+from odr.delivery.queue import schedule_delivery, schedule_rendering
+from odr.delivery.services import ATTACHMENT_READERS, queue_mail
 from odr.documents.models import Document
 from odr.documents.storage import get_storage, sha256_of
 from odr.errors import Conflict, NotFound
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 CODE_LENGTH = 16  # 80 bits
 RETRY_AFTER = (timedelta(minutes=1), timedelta(minutes=10), timedelta(hours=1), timedelta(hours=6))
+# The documents both parties get by mail, the PDF attached, once rendered: that mail is how they
+# hear the case is settled or awarded, so entering those states sends them no other.
+MAILED_TO_PARTIES = ("settlement_agreement", "award")
+ENTRY_MAILS.update(settled=False, awarded=False)
 
 
 class DamagedDocument(Conflict):
@@ -171,12 +176,15 @@ def document_bytes(document: Document) -> bytes:
     return data
 
 
+def document_filename(document: Document) -> str:
+    reference = db.session.scalar(sa.select(Case.reference).where(Case.id == document.case_id))
+    return f"{reference}-{document.kind.replace('_', '-')}-{document.verification_code[:4]}.pdf"
+
+
 def pdf_response(document: Document, data: bytes) -> Response:
     """The PDF as a download, never sniffed or run in the browser."""
-    reference = db.session.scalar(sa.select(Case.reference).where(Case.id == document.case_id))
     response = Response(data, mimetype="application/pdf")
-    name = f"{reference}-{document.kind.replace('_', '-')}-{document.verification_code[:4]}.pdf"
-    response.headers["Content-Disposition"] = content_disposition(name)
+    response.headers["Content-Disposition"] = content_disposition(document_filename(document))
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response.headers["Cache-Control"] = "private, no-store"
@@ -208,6 +216,21 @@ def verify(code: str) -> dict[str, Any]:
     }
 
 
+def verify_file(sha256: str) -> dict[str, Any] | None:
+    """What anyone may know of the issued document whose file has this SHA-256, with its
+    languages; None when none has it: the file is not ours, or was changed since (one byte
+    changes the hash). A pending document has no file yet, so it never matches."""
+    document = db.session.scalar(
+        sa.select(Document)
+        .where(Document.sha256 == sha256, Document.status == "ready")
+        .order_by(Document.id)
+        .limit(1)
+    )
+    if document is None:
+        return None
+    return verify(document.verification_code) | {"languages": list(document.languages)}
+
+
 # ---- what the documents state -----------------------------------------------------------------
 
 
@@ -218,6 +241,7 @@ def _party(case: Case, party: str) -> dict[str, Any]:
         "country": getattr(case, f"{party}_country"),
         "address": getattr(case, f"{party}_address"),
         "language": getattr(case, f"{party}_language"),
+        "zone": performance.party_zone(case, party),  # the version in its language is in it
     }
 
 
@@ -248,7 +272,7 @@ def _common(case: Case) -> dict[str, Any]:
         "reference": case.reference,
         "dispute": case.public_id,
         "issued_at": clock.now().isoformat(),
-        "provider": current_app.config.get("PROVIDER_NAME", "ODR"),
+        "provider": current_app.config["PROVIDER_NAME"],
         "governing_law": case.governing_law,
         "parties": {party: _party(case, party) for party in ("claimant", "respondent")},
         "claim": {
@@ -343,7 +367,7 @@ def case_file_content(user: Any, case: Case) -> dict[str, Any]:
     )
     return _common(case) | {
         "kind": "case_file",
-        "reader": {"name": user.name, "role": role},
+        "reader": {"name": user.name, "role": role, "zone": user.timezone or "UTC"},
         "state": case.state,
         "timeline": [
             {
@@ -351,6 +375,7 @@ def case_file_content(user: Any, case: Case) -> dict[str, Any]:
                 "kind": e.kind,
                 "by": e.actor_role,
                 "notes": [notes[e.data[key]] for key in note_keys if e.data.get(key) in notes],
+                **({"progress": e.data.get("status")} if e.kind == "report_progress" else {}),
             }
             for e in events
         ],
@@ -377,6 +402,7 @@ def case_file_content(user: Any, case: Case) -> dict[str, Any]:
         "evidence": [
             {
                 "filename": e.filename,
+                "caption": e.caption,
                 "size": e.size,
                 "sha256": e.sha256,
                 "by": e.uploader_role,
@@ -428,7 +454,10 @@ def render_due(limit: int = 20) -> int:
         .limit(limit)
     ).all()
     db.session.rollback()
-    return sum(render_one(document_id, seen) for document_id, seen in due)
+    ready = sum(render_one(document_id, seen) for document_id, seen in due)
+    if ready:
+        schedule_delivery()  # the mails that carry them
+    return ready
 
 
 def render_one(document_id: int, seen_next_attempt: Any = None) -> int:
@@ -456,15 +485,57 @@ def render_one(document_id: int, seen_next_attempt: Any = None) -> int:
         return 0
     sha256 = get_storage().put(data)
     with write_transaction(db.session):
-        db.session.execute(
+        done = db.session.execute(
             sa.update(Document)
-            .where(Document.id == document_id)
+            .where(Document.id == document_id, Document.status == "pending")
             .values(
                 status="ready", sha256=sha256, size=len(data), rendered_at=clock.now(),
                 last_error=None,
             )
         )  # fmt: skip
+        if done.rowcount != 1:  # another worker, past this one's lease, finished it first
+            return 0
+        if document.kind in MAILED_TO_PARTIES:
+            _send_to_parties(document)
     return 1
+
+
+def _send_to_parties(document: Document) -> None:
+    """Each party, in its language: what the document settles or decides, how much, by when (in
+    the respondent's zone, and in the reader's own), what to do now; the PDF attached."""
+    case = db.session.get(Case, document.case_id)
+    terms = document.content["terms"]
+    amount = terms.get("amount") or {}
+    due = date.fromisoformat(terms["performance_due"]) if terms.get("performance_due") else None
+    due_zone = terms.get("performance_zone")
+    for party in ("claimant", "respondent"):
+        queue_mail(
+            to=getattr(case, f"{party}_email"),
+            language=getattr(case, f"{party}_language"),
+            template="settled_or_awarded",
+            key=f"settled_or_awarded:{document.public_id}:{party}",
+            case_id=case.id,
+            attachments=[{"source": "document", "id": document.public_id}],
+            case=case,
+            document=document,
+            recipient=party,
+            amount_minor=amount.get("amount_minor"),
+            currency=amount.get("currency"),
+            remedy=terms.get("remedy"),
+            due=due,
+            due_zone=due_zone,
+            due_at=performance.last_second(due, due_zone) if due else None,
+            zone=performance.party_zone(case, party),
+            neutral=(document.content.get("neutral") or {}).get("name"),
+        )
+
+
+def _document_attachment(public_id: str) -> tuple[str, bytes, str]:
+    document = db.session.scalar(sa.select(Document).where(Document.public_id == public_id))
+    return document_filename(document), document_bytes(document), "application/pdf"
+
+
+ATTACHMENT_READERS["document"] = _document_attachment
 
 
 def _record_failure(document_id: int, exc: Exception) -> None:

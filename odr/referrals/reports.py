@@ -1,6 +1,7 @@
 """What a partner agency reports on a dispute it took on: progress, and the outcome that ends it.
 
-Progress is a short machine-readable `status` (kept in the event) with an optional note. The
+Progress is a `status` from a fixed vocabulary (`odr.referrals.progress`; the code is kept in the
+event, the parties read its label) with an optional note. The
 outcome closes the referral and ends the dispute: `settled` or `awarded` → resolved, `unresolved`,
 `withdrawn`; the agency's summary goes on the timeline and into the notices to both parties, and
 an optional PDF becomes a `partner_outcome` document. A report sent again (a retry after a lost
@@ -13,7 +14,6 @@ import base64
 import binascii
 import hashlib
 import json
-import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -43,6 +43,7 @@ from odr.documents.storage import get_storage, sha256_of
 from odr.errors import ValidationError
 from odr.extensions import db
 from odr.referrals.models import Partner, Referral
+from odr.referrals.progress import PROGRESS_CODES
 from odr.referrals.services import open_referral_of, referral_event, referral_url
 from odr.referrals.webhooks import queue_webhook
 from odr.validation import FieldReader
@@ -50,7 +51,6 @@ from odr.workflow import Transition
 
 OUTCOMES = ("settled", "awarded", "unresolved", "withdrawn")
 MAX_SUMMARY = 5000
-PROGRESS_STATUS = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 DOCUMENT_FIELDS = {"filename", "content_base64"}
 
 
@@ -60,15 +60,7 @@ DOCUMENT_FIELDS = {"filename", "content_base64"}
 @parameters("report_progress")
 def _check_progress(params: dict[str, Any]) -> dict[str, Any]:
     reader = FieldReader()
-    status = reader.string(params, "status", "status", max_length=64)
-    if status is not None and not PROGRESS_STATUS.fullmatch(status):
-        reader.fail(
-            "status",
-            _l(
-                "Use a short code of lower-case letters, digits, '_', '.' or '-', such as "
-                "hearing_scheduled."
-            ),
-        )
+    status = reader.choice(params, "status", "status", PROGRESS_CODES)
     note = reader.string(params, "note", "note", max_length=2000, required=False, multiline=True)
     reader.raise_if_errors()
     return {"status": status, "note": note}

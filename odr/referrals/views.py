@@ -20,13 +20,15 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from odr import pickers
 from odr.cases import evidence
+from odr.cases.forms import money_from_form, with_amount_errors
 from odr.cases.labels import OUTCOME_LABELS
 from odr.errors import Conflict, ValidationError
 from odr.extensions import csrf
-from odr.money import CURRENCIES
 from odr.referrals import services
 from odr.referrals.lifecycle import act_on_referral
+from odr.referrals.progress import PROGRESS_LABELS
 from odr.referrals.reports import OUTCOMES
 
 bp = Blueprint("partner", __name__, url_prefix="/partner")
@@ -78,7 +80,8 @@ def _referral_page(referral_id: str, errors: dict[str, Any] | None = None, statu
         case=case,
         outcomes=OUTCOMES,
         outcome_labels=OUTCOME_LABELS,
-        currencies=sorted(CURRENCIES),
+        progress_labels=PROGRESS_LABELS,
+        currencies=pickers.currencies(case.claim_currency),
         errors=errors or {},
         form=request.form,
     )
@@ -103,7 +106,8 @@ def _act(referral_id: str, action: str, body: dict[str, Any], done: str, upload=
     try:
         act_on_referral(current_user, referral_id, action, body, upload)
     except ValidationError as error:
-        return _referral_page(referral_id, error.errors, error.status)
+        errors = with_amount_errors(request.form, error.errors)
+        return _referral_page(referral_id, errors, error.status)
     except Conflict:
         flash(_("That is not possible any more: the referral has changed meanwhile."), "error")
     else:
@@ -149,7 +153,7 @@ def report_outcome(referral_id: str) -> Any:
         csrf.protect()
     body: dict[str, Any] = {"outcome": _text("outcome"), "summary": _text("summary")}
     if _text("amount.amount"):
-        body["amount"] = {"amount": _text("amount.amount"), "currency": _text("amount.currency")}
+        body["amount"] = money_from_form(request.form, "amount")
     upload = request.files.get("document")  # an empty file input sends no file name
     pdf = (upload.filename, upload.read()) if upload and upload.filename else None
     done = _("The outcome was recorded and both parties were told.")

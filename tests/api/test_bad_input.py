@@ -884,4 +884,6 @@ def test_the_lodging_form_names_the_invalid_field_with_a_422_and_writes_nothing(
     page = response.get_data(as_text=True)
     assert response.status_code == 422, page[:500]
     assert f'id="{field}-error"' in page, f"no message shown at {field}"
-    assert f'href="#{field}"' in page, f"{field} not listed in the summary"
+    # an error on a whole amount is listed with a link to where the amount is typed
+    target = f"{field}.amount" if field in ("order.total", "claim.amount") else field
+    assert f'href="#{target}"' in page, f"{field} not listed in the summary"

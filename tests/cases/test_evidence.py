@@ -656,13 +656,16 @@ def test_a_web_upload_over_10_mb_is_refused_on_the_page(app, dispute, web):
     assert response.status_code == 413
     page = response.get_data(as_text=True)
     assert 'id="evidence-file-error"' in page and "A file may be at most 10 MB." in page
-    response = web.post(
+    response = web.post(  # several files may come at once: up to what a dispute may hold
         f"/disputes/{dispute.id}/evidence",
-        {"file": (io.BytesIO(b"d" * (MAX_FILE_SIZE + MB)), "bigger.txt")},
+        {"file": (io.BytesIO(b"d" * (MAX_CASE_SIZE + MB)), "bigger.txt")},
         content_type="multipart/form-data",
         follow_redirects=True,
     )
-    assert "Evidence file: A file may be at most 10 MB." in response.get_data(as_text=True)
+    assert (
+        "Evidence file: The files chosen add up to more than 50 MB. Upload them in smaller groups."
+        in response.get_data(as_text=True)
+    )
     assert evidence_rows(app) == []
 
 

@@ -163,7 +163,7 @@ def test_a_button_pressed_on_a_stale_page_changes_nothing_and_says_so(app, api, 
     page = web.get(path).get_data(as_text=True)
     assert "changed while you were looking at it" in page
     assert "state-negotiation" in page
-    done = web.post(f"{path}/actions/withdraw", {"version": dispute["version"]})
+    done = web.post(f"{path}/actions/withdraw", {"version": dispute["version"], "confirm": "yes"})
     assert done.status_code == 303
     assert "state-withdrawn" in web.get(path).get_data(as_text=True)
     again = web.post(f"{path}/actions/withdraw", {"version": dispute["version"] + 1})

@@ -104,14 +104,14 @@ def test_the_page_the_mail_and_the_pdf_state_the_zone(app, api, web, mailbox):
     assert f"To be performed by: {stated}" in page
     assert "your time: Dec 20, 2026, 22:59 (UTC)" in page  # the claimant never chose a zone
 
-    merchant = dispute.users["respondent"].email  # the claimant accepted: the merchant is told
-    [settled] = [m for m in mailbox.to(merchant) if "Settled" in m["Subject"]]
+    merchant = dispute.users["respondent"].email  # told with the agreement attached
+    [settled] = [m for m in mailbox.to(merchant) if "is settled" in m["Subject"]]
     assert stated in settled.get_body(("plain",)).get_content()
     assert stated in settled.get_body(("html",)).get_content()
 
     [item] = listed(dispute.client("claimant"), {"id": dispute.id})
     text = " ".join(text_of(pdf_of(dispute.client("claimant"), item)).split())
-    assert "The respondent performs by December 20, 2026, 23:59 (Europe/Berlin)" in text
+    assert "The Merchant performs by December 20, 2026, 23:59 (Europe/Berlin)" in text
 
 
 def test_in_chinese_the_page_and_the_pdf_state_it_in_chinese(app, api, web):

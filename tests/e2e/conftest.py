@@ -95,6 +95,36 @@ def open_page(browser: Browser, site: Site) -> Iterator[Callable[[], Page]]:
         context.close()
 
 
+SCREENS = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "device_scale_factor": 3,
+        "is_mobile": True,
+        "has_touch": True,
+    },
+}
+BROWSER_LOCALES = {"en": "en-US", "zh_Hans": "zh-CN", "zh_Hant": "zh-TW"}
+
+
+@pytest.fixture
+def open_screen(browser: Browser, site: Site) -> Iterator[Callable[[str, str], Page]]:
+    """`open_screen("phone", "zh_Hans")`: a page in a context of its own, on that screen, whose
+    browser asks for that language (the UI follows it until an account chooses another)."""
+    contexts = []
+
+    def open_screen(screen: str, language: str) -> Page:
+        context = browser.new_context(
+            base_url=site.url, locale=BROWSER_LOCALES[language], **SCREENS[screen]
+        )
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_screen
+    for context in contexts:
+        context.close()
+
+
 # ---- mail --------------------------------------------------------------------------------------
 
 
@@ -134,8 +164,6 @@ def lodge_dispute(
     texts = {
         "respondent.name": merchant_name,
         "respondent.email": merchant_email,
-        "respondent.country": "DE",
-        "respondent.language": "en",
         "respondent.website": merchant_website,
         "order.platform": "ShopWorld",
         "order.reference": "SW-2024-0815",
@@ -148,6 +176,8 @@ def lodge_dispute(
         "claim.amount.amount": "129.90",
     }
     choices = {
+        "respondent.country": "DE",
+        "respondent.language": "en",
         "order.total.currency": "EUR",
         "claim.category": "defective",
         "claim.remedy": "refund",
@@ -158,7 +188,7 @@ def lodge_dispute(
         field(form, name).fill(value)
     for name, value in choices.items():
         field(form, name).select_option(value)
-    form.locator("button[type=submit]").click()
+    form.locator("button[type=submit]:not([formaction])").click()  # not "Save draft"
 
     heading = page.locator("main h1")
     expect(heading).to_contain_text(REFERENCE)

@@ -49,6 +49,7 @@ def test_mediator_proposes_and_both_parties_accept(site, open_page):
         page.goto(f"/disputes/{dispute['id']}")
         expect(page.locator("section[aria-labelledby=proposal-h]")).to_contain_text(TERMS)
         page.locator("form.action[action$='/accept_proposal'] button").click()
+        page.locator("main form.confirm button[value=yes]").click()  # binding: asks first
         expect(page.locator(".flash.ok")).to_be_visible()
 
     for page, locale in ((pages["claimant"], "zh_Hans"), (pages["respondent"], "en")):

@@ -30,7 +30,7 @@ def fill_in_signup(
     form.locator(f"#role-{role}").check()
     field(form, "name").fill(name)
     field(form, "email").fill(email)
-    field(form, "country").fill(country)
+    field(form, "country").select_option(country)
     field(form, "language").select_option(language)
     field(form, "timezone").select_option(timezone)
     field(form, "password").fill(PASSWORD)

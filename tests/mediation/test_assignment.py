@@ -114,7 +114,9 @@ def test_with_nobody_free_the_case_waits_is_shown_to_case_managers_and_is_assign
     page = make_web()
     page.login(manager.email)
     listing = page.get("/disputes").get_data(as_text=True)
-    assert "Waiting for a neutral" in listing and dispute.data["reference"] in listing
+    assert (
+        "Waiting for a mediator or arbitrator" in listing and dispute.data["reference"] in listing
+    )
     assert "Waiting for a free mediator" in page.get(f"/disputes/{dispute.id}").get_data(
         as_text=True
     )

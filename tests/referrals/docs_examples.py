@@ -498,13 +498,13 @@ def _scenario(app, simulator: PartnerSimulator) -> Generated:
     )
     assert withdrawn.status_code == 200, withdrawn.get_json()
 
-    # Progress on the first, and a status that is not a short code.
+    # Progress on the first, and a status outside the vocabulary.
     clock.advance(timedelta(days=1))
     updates = f"/api/v1/referrals/{referrals['a']}/updates"
     progress = {"status": "hearing_scheduled", "note": "Online hearing on 20 November, 10:00 CET."}
     updated = _expect(agency.call("POST", updates, progress), 200)
     examples["update"] = _http(norm, agency.log[-1], answer=_elided(updated))
-    refused = agency.call("POST", updates, {"status": "Hearing scheduled!"})
+    refused = agency.call("POST", updates, {"status": "hearing_adjourned"})
     _expect(refused, 422)
     examples["problem-invalid"] = _http(norm, refused)
 

@@ -22,6 +22,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from odr import clock
 from odr.referrals.directory import new_signing_secret
 from odr.referrals.law import OVERRIDE, RULES
+from odr.referrals.progress import PROGRESS_CODES
 from odr.referrals.reports import OUTCOMES
 from odr.referrals.webhooks import EVENT_TYPES
 from tests.referrals.docs_examples import (
@@ -62,9 +63,9 @@ def test_the_examples_in_the_document_are_what_the_integration_does(generated):
         )
 
 
-def test_the_document_names_every_event_outcome_and_rule():
+def test_the_document_names_every_event_outcome_progress_code_and_rule():
     text = DOC.read_text(encoding="utf-8")
-    names = [*EVENT_TYPES, *OUTCOMES, *(rule.id for rule in RULES), OVERRIDE]
+    names = [*EVENT_TYPES, *OUTCOMES, *PROGRESS_CODES, *(rule.id for rule in RULES), OVERRIDE]
     assert [name for name in names if f"`{name}`" not in text] == []
 
 

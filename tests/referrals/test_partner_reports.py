@@ -80,7 +80,8 @@ def test_progress_goes_on_the_timeline_and_to_both_parties(app, web, agency, dis
     assert dispute.state == "with_partner"
     told = mails(app, "partner_update")
     assert set(told) == {dispute.users["claimant"].email, "shop@merchant.example"}
-    assert "hearing_scheduled" in told["shop@merchant.example"]["text"]
+    assert "Hearing scheduled" in told["shop@merchant.example"]["text"]
+    assert "hearing_scheduled" not in told["shop@merchant.example"]["text"]
     assert "Hearing on 12 January." in told[dispute.users["claimant"].email]["text"]
     assert "partner_update" in notice_kinds(app, dispute.users["claimant"])
     assert "Hearing on 12 January." in page(
@@ -88,9 +89,9 @@ def test_progress_goes_on_the_timeline_and_to_both_parties(app, web, agency, dis
     )
 
 
-def test_a_progress_status_must_be_a_short_code(app, agency, dispute):
+def test_a_progress_status_must_be_a_code_of_the_vocabulary(app, agency, dispute):
     path = f"/api/v1/referrals/{dispute.referral}/updates"
-    for status in ("", "Hearing scheduled!", "x" * 65):
+    for status in ("", "Hearing scheduled!", "hearing_adjourned", "x" * 65, None):
         answer = agency.post(path, {"status": status})
         assert answer.status_code == 422 and "status" in answer.get_json()["errors"], status
     assert "report_progress" not in dispute.kinds()
@@ -99,7 +100,7 @@ def test_a_progress_status_must_be_a_short_code(app, agency, dispute):
 def test_progress_before_acceptance_is_a_conflict(app, api, agency):
     pending = Dispute(app, api, law=GERMAN_LAW, transfer_consent=True)
     referral = agency.get("/api/v1/referrals").get_json()["items"][0]["id"]
-    answer = agency.post(f"/api/v1/referrals/{referral}/updates", {"status": "reading"})
+    answer = agency.post(f"/api/v1/referrals/{referral}/updates", {"status": "under_review"})
     assert answer.status_code == 409
     assert pending.state == "referred"
 
