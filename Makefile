@@ -13,7 +13,7 @@ LOCK := requirements.lock
 LOCK_VENV := .venv-lock
 PIP_TOOLS := pip-tools==7.6.2
 
-.PHONY: run test screenshots bench lint format translations translations-update system-packages test-packages venv worker lock audit
+.PHONY: run test screenshots lifecycle bench lint format translations translations-update system-packages test-packages venv worker lock audit
 
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -75,6 +75,10 @@ worker: venv
 
 test: test-packages venv translations
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# The lifecycle page, written from workflows/ (a test fails when it is out of date).
+lifecycle: venv
+	$(FLASK) odr workflows draw --output docs/lifecycle.md
 
 # The pictures in docs/screenshots/, taken from the app as it runs (README, "What it looks like").
 screenshots: test-packages venv translations

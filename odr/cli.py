@@ -249,10 +249,14 @@ odr_cli.add_command(workflows_cli)
 @workflows_cli.command("draw")
 @click.option("--output", "-o", default="-", type=click.Path(allow_dash=True))
 def workflows_draw_command(output: str) -> None:
-    """Write the dispute lifecycle as a Mermaid diagram."""
-    from odr.workflow import get_workflow, mermaid
+    """Write the dispute lifecycle (diagram, states, actions) as Markdown: docs/lifecycle.md."""
+    from flask_babel import force_locale
 
-    text = "```mermaid\n" + mermaid(get_workflow("dispute")) + "```\n"
+    from odr.lifecycle_doc import lifecycle_document
+    from odr.workflow import get_workflow
+
+    with force_locale("en"):
+        text = lifecycle_document(get_workflow("dispute"))
     if output == "-":
         click.echo(text, nl=False)
     else:

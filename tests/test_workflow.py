@@ -17,7 +17,8 @@ def _broken(change):
     return definition
 
 
-def test_the_dispute_workflow_is_valid():
+def test_the_dispute_workflow_is_valid(app):
+    # guards of other capabilities (referrals) are registered when the app factory loads them
     assert validate(DISPUTE, GUARDS) == []
 
 
@@ -80,3 +81,24 @@ def test_the_diagram_shows_every_state():
     for state in DISPUTE["states"]:
         assert state in diagram
     assert "negotiation --> settled: accept_offer" in diagram
+
+
+def test_the_lifecycle_page_is_the_definition_as_it_is_now(app):
+    """docs/lifecycle.md is written by `make lifecycle`; a change to workflows/ without it fails."""
+    from flask_babel import force_locale
+
+    from odr.config import PROJECT_ROOT
+    from odr.lifecycle_doc import lifecycle_document
+
+    with app.app_context(), force_locale("en"):
+        written = lifecycle_document(get_workflow("dispute"))
+    assert (PROJECT_ROOT / "docs" / "lifecycle.md").read_text(encoding="utf-8") == written, (
+        "docs/lifecycle.md is out of date: run `make lifecycle`"
+    )
+    for name, state in DISPUTE["states"].items():
+        assert f"| `{name}` | {state['label']}" in written
+    assert (
+        "| `accept_offer` | Accept offer | `negotiation` | `settled` | claimant, respondent |"
+        in (written)
+    )
+    assert "note right of negotiation: 7 d → escalate" in written
