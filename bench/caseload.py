@@ -39,8 +39,8 @@ def fill(backend: str, cases: int) -> None:
     from odr import clock
     from odr.accounts.models import User
     from odr.accounts.services import create_user
+    from odr.cases.lodging import lodge_dispute
     from odr.cases.models import Case, Message
-    from odr.cases.services import lodge_dispute
     from odr.delivery.models import Notice
     from odr.extensions import db
     from odr.mediation.models import Proposal
@@ -232,8 +232,8 @@ def _case_file_page(app, client, events: int):
     import sqlalchemy as sa
 
     from odr.accounts.models import User
+    from odr.cases.firing import fire
     from odr.cases.models import Case
-    from odr.cases.services import fire
     from odr.extensions import db
 
     with app.app_context(), app.test_request_context():

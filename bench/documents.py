@@ -54,7 +54,7 @@ from bench.sweep import database_url, fresh_database, make_app, write_section  #
 NAME = "documents"
 WORK = Path(tempfile.gettempdir()) / "odr-bench-documents"  # queue and stored files
 BASE_URL = "https://odr.example"
-# The queue is configured when odr.delivery.queue is imported: point it (and the stored files)
+# The queue is configured when odr.queue is imported: point it (and the stored files)
 # at the benchmark's own directory before anything of odr is, here and in every child.
 os.environ.update(ODR_QUEUE_PATH=str(WORK / "queue.db"), ODR_STORAGE_DIR=str(WORK / "storage"))
 
@@ -86,7 +86,7 @@ def fill(count: str) -> dict:
 
     from odr import clock
     from odr.accounts.services import create_user
-    from odr.cases.services import lodge_dispute
+    from odr.cases.lodging import lodge_dispute
     from odr.documents.render import subsetting_with_harfbuzz
     from odr.extensions import db
     from odr.negotiation.services import accept_offer, make_offer

@@ -52,7 +52,7 @@ def samples() -> dict[str, bytes]:
 
 def measure(runs: int) -> dict:
     from odr.bounded import run_bounded
-    from odr.cases.pdf_inspection import MEMORY_MB, SECONDS, inspect_pdf
+    from odr.evidence.pdf_inspection import MEMORY_MB, SECONDS, inspect_pdf
 
     def bounded(data: bytes) -> str:
         return run_bounded(inspect_pdf, data, seconds=SECONDS, memory_mb=MEMORY_MB)

@@ -83,8 +83,8 @@ def fill(backend: str, cases: int) -> None:
     from odr import clock
     from odr.accounts.models import User
     from odr.accounts.services import create_user
+    from odr.cases.lodging import lodge_dispute
     from odr.cases.models import Case
-    from odr.cases.services import lodge_dispute
     from odr.extensions import db
     from odr.mediation.services import recount_caseloads
     from tests.factories import lodging_body

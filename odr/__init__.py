@@ -71,12 +71,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
 
-    from odr.delivery.queue import huey
+    from odr.queue import huey
 
     huey.immediate = bool(app.config["QUEUE_IMMEDIATE"])
 
-    _import_models()
+    from odr.capabilities import load_capabilities
     from odr.workflow import load_workflows
+
+    load_capabilities()
 
     load_workflows()
 
@@ -131,28 +133,3 @@ def _warn_about_documents() -> None:
         required_fonts(["zh_Hans", "zh_Hant"])
     except MissingFont as missing:
         logging.getLogger("odr").warning("%s", missing)
-
-
-def _import_models() -> None:
-    """Every model and every service module that registers guards or effects."""
-    import odr.accounts.audit
-    import odr.accounts.models
-    import odr.analytics.models
-    import odr.analytics.services
-    import odr.api.models
-    import odr.arbitration.models
-    import odr.arbitration.services
-    import odr.cases.drafts
-    import odr.cases.evidence
-    import odr.cases.models
-    import odr.cases.services
-    import odr.delivery.models
-    import odr.documents.models
-    import odr.documents.services
-    import odr.mediation.models
-    import odr.mediation.services
-    import odr.negotiation.models
-    import odr.negotiation.services
-    import odr.referrals.lifecycle
-    import odr.referrals.models
-    import odr.referrals.reports  # noqa: F401

@@ -1,8 +1,8 @@
 """Running costly work on untrusted input in a child process bounded in time, CPU and memory.
 
 Three jobs run here: rendering a document (`odr.documents.render`), inspecting an uploaded PDF
-(`odr.cases.pdf_inspection`) and inspecting an uploaded photo or video, making a photo's
-thumbnail (`odr.cases.media`). Each child comes from a "forkserver": forked from a small
+(`odr.evidence.pdf_inspection`) and inspecting an uploaded photo or video, making a photo's
+thumbnail (`odr.evidence.media`). Each child comes from a "forkserver": forked from a small
 single-threaded server started once, which has these modules imported already (and WeasyPrint
 warmed by `odr.documents.warm`). "fork" would copy the calling process — its threads' held locks,
 its database connections, its whole address space counted against the limit; "spawn" would be as
@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 # The modules whose jobs run in the children, imported once by the forkserver.
-PRELOAD = ["odr.documents.warm", "odr.cases.pdf_inspection", "odr.cases.media"]
+PRELOAD = ["odr.documents.warm", "odr.evidence.pdf_inspection", "odr.evidence.media"]
 _SLOTS = threading.BoundedSemaphore(os.cpu_count() or 1)
 
 

@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from odr.errors import ValidationError
@@ -163,8 +164,9 @@ def sweep_command() -> None:
 @click.option("--no-periodic", is_flag=True, help="Do not run the periodic sweep here.")
 def worker_command(workers: int, no_periodic: bool) -> None:
     """Run a Huey consumer (with the periodic sweep unless --no-periodic)."""
-    from odr.delivery.queue import huey
+    from odr.worker import huey, serve
 
+    serve(current_app._get_current_object())
     consumer = huey.create_consumer(workers=workers, periodic=not no_periodic, worker_type="thread")
     consumer.run()
 

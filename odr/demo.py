@@ -75,7 +75,7 @@ def _demo_partner() -> dict[str, Any]:
 
 
 def _demo_disputes() -> None:
-    from odr.cases.services import lodge_dispute
+    from odr.cases.lodging import lodge_dispute
     from odr.negotiation.services import make_offer
 
     consumer = find_user_by_email("consumer@demo.odr")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from odr.cases.hooks import registrations
 from odr.workflow import Workflow, mermaid
 
 HEADER = (
@@ -100,4 +101,18 @@ def lifecycle_document(workflow: Workflow) -> str:
         out.append(
             f"| `{action}` | {label} | {_sources(entry)} | {dest} | {roles} | {conditions} |\n"
         )
+    out.append(_registrations())
+    return "".join(out)
+
+
+def _registrations() -> str:
+    """What the capabilities registered with the case core, in the order it runs."""
+    out = [
+        "\n## What happens on each event\n\n"
+        "What each module registered with the case core (`odr/cases/hooks.py`) when the app "
+        "factory loaded it (`odr/capabilities.py`), in the order it runs.\n\n"
+        "| Registry | Event | Function |\n|---|---|---|\n"
+    ]
+    for registry, key, function in registrations():
+        out.append(f"| `{registry}` | {f'`{key}`' if key else '—'} | `{function}` |\n")
     return "".join(out)

@@ -35,14 +35,6 @@ def logged_in_user() -> str:
     return "ip:" + get_remote_address()
 
 
-def api_caller() -> str:
-    from odr.accounts.services import user_for_token
-
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
-    return f"user:{user.id}" if user else "ip:" + get_remote_address()
-
-
 def limited(setting: str, account: Callable[[], str]) -> Callable:
     """Apply the configured limit to POSTs, once per IP address and once per account."""
 

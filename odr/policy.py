@@ -12,7 +12,7 @@ from odr.cases.guards import GUARDS, GuardContext
 from odr.cases.models import Case, RespondentLink
 from odr.errors import EmailNotConfirmed
 from odr.extensions import db
-from odr.referrals.models import Referral
+from odr.referrals.models import OPEN_REFERRALS, Partner, Referral
 from odr.workflow import Transition, Workflow
 
 
@@ -175,3 +175,41 @@ def visible_messages(user: Any, role: str | None, case: Case) -> Any:
         seen.append(Message.channel == "private")
         seen.append(sa.and_(Message.channel == "notes", Message.author_id == user.id))
     return sa.and_(Message.case_id == case.id, sa.or_(*seen))
+
+
+# ---- who holds a referred case -----------------------------------------------------------------
+
+
+def latest_referral(case_id: int) -> tuple[Referral, Partner] | None:
+    """The case's newest referral and its agency, if it was ever referred."""
+    row = db.session.execute(
+        sa.select(Referral, Partner)
+        .join(Partner, Partner.id == Referral.partner_id)
+        .where(Referral.case_id == case_id)
+        .order_by(Referral.id.desc())
+        .limit(1)
+    ).first()
+    return tuple(row) if row else None
+
+
+def partner_name(case: Case, lodged: dict[str, Any]) -> str | None:
+    """The agency a case was referred to when it was lodged (from its `lodged` event data)."""
+    if not lodged.get("referral"):
+        return None
+    return latest_referral(case.id)[1].name
+
+
+def agency_users(case: Case) -> list[User]:
+    """The active accounts of the agency that holds the case's open referral."""
+    query = (
+        sa.select(User)
+        .join(Referral, Referral.partner_id == User.partner_id)
+        .where(
+            Referral.case_id == case.id,
+            Referral.status.in_(OPEN_REFERRALS),
+            User.role == "partner",
+            User.active,
+        )
+        .order_by(User.id)
+    )
+    return list(db.session.scalars(query))

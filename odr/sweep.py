@@ -9,7 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from odr import clock
-from odr.cases.batch import batch_of, lock_cases
+from odr.cases.batch import lock_cases
+from odr.cases.group import batch_of
 from odr.cases.models import Case
 from odr.db import write_transaction
 from odr.delivery.services import deliver_due
@@ -49,7 +50,7 @@ def fire_due_timeouts(batch: int = BATCH, per_transaction: int = PER_TRANSACTION
 def _fire_group(case_ids: list[int]) -> int:
     """The group in one transaction, read and written together; if the rules refuse one case,
     the group is done again a case at a time, each under a savepoint, so only that one is left."""
-    from odr.cases.services import fire_timeout
+    from odr.cases.firing import fire_timeout
 
     try:
         with write_transaction(db.session), batch_of(case_ids) as group:
@@ -81,7 +82,7 @@ def _fire_one_by_one(case_ids: list[int], fire_timeout: Any) -> int:
 def sweep() -> dict[str, Any]:
     from odr.accounts.expiry import warn_of_expiring_tokens
     from odr.cases.drafts import purge_expired_drafts
-    from odr.cases.reminders import remind_of_deadlines
+    from odr.delivery.reminders import remind_of_deadlines
     from odr.mediation.services import assign_waiting_cases
 
     get_workflow("dispute")

@@ -100,7 +100,7 @@ def _keep_error_headers(response: Response, error: HTTPException) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    from odr.documents.services import display_code
+    from odr.documents.codes import display_code
 
     app.register_blueprint(bp)
     app.jinja_env.filters.update(

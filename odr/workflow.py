@@ -25,6 +25,18 @@ CASE_ROLES = (
 )
 _OUR_TRANSITION_KEYS = ("roles",)
 
+# The named conditions the definitions refer to. Guard functions register here when their module
+# is loaded (`odr/cases/guards.py`, a capability's own); a name with no function refuses to start.
+GUARDS: dict[str, Callable[[Any], bool]] = {}
+
+
+def guard(name: str) -> Callable:
+    def register(function: Callable[[Any], bool]) -> Callable[[Any], bool]:
+        GUARDS[name] = function
+        return function
+
+    return register
+
 
 class WorkflowError(Exception):
     """The workflow definition is inconsistent; the application refuses to start."""
@@ -187,7 +199,6 @@ _workflows: dict[tuple[str, int], Workflow] = {}
 def load_workflows() -> dict[tuple[str, int], Workflow]:
     """Validate and build every workflow once per process; later calls return the same machines."""
     if not _workflows:
-        from odr.cases.guards import GUARDS
         from workflows import WORKFLOWS
 
         built = {key: build(definition, GUARDS) for key, definition in WORKFLOWS.items()}

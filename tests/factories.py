@@ -235,7 +235,7 @@ class Dispute:
 def add_reminders(app, dispute: Dispute, count: int) -> None:
     """Deadline reminders appended to the case's chain, as the sweep records them."""
     from odr.cases.events import append_event
-    from odr.cases.services import lock_case
+    from odr.cases.firing import lock_case
     from odr.db import write_transaction
 
     with app.app_context(), write_transaction(db.session):
@@ -249,8 +249,8 @@ def post_messages(app, dispute: Dispute, who, count: int, **params) -> list[str]
     import sqlalchemy as sa
 
     from odr.accounts.models import User
+    from odr.cases.firing import fire
     from odr.cases.models import Case
-    from odr.cases.services import fire
 
     channel = params.get("channel", "joint")
     action = "write_note" if channel == "notes" else "post_message"

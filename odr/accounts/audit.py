@@ -142,17 +142,6 @@ def record_security_event_now(kind: str, *, user_id: int | None, **data: Any) ->
         record_security_event(kind, user_id=user_id, **data)
 
 
-def record_failed_login(email: str) -> None:
-    """A failed log-in: the account's id when the address has one, else its fingerprint."""
-    from odr.accounts.services import find_user_by_email
-
-    user = find_user_by_email(email or "")
-    if user is not None:
-        record_security_event_now("login_failed", user_id=user.id)
-    else:
-        record_security_event_now("login_failed", user_id=None, email_hash=email_fingerprint(email))
-
-
 def security_head() -> tuple[int, str]:
     """(count, head) of the security log as its head row records them."""
     head = db.session.get(SecurityChain, 1)

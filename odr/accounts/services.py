@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -18,16 +17,20 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from odr import clock
-from odr.accounts.audit import email_fingerprint, record_security_event
+from odr.accounts.audit import (
+    email_fingerprint,
+    record_security_event,
+    record_security_event_now,
+)
 from odr.accounts.links import LinkError, link_url, make_link_token, read_link_token, spend_link
 from odr.accounts.models import OTHER_SCOPES, PARTNER_SCOPES, ROLES, SCOPES, ApiToken, User
 from odr.accounts.passwords import password_problem
 from odr.accounts.sessions import end_other_sessions
 from odr.db import write_transaction
-from odr.delivery.queue import schedule_delivery
 from odr.delivery.services import queue_mail
 from odr.errors import Forbidden, NotFound, ValidationError
 from odr.extensions import db
+from odr.queue import schedule_delivery
 from odr.validation import FieldReader
 
 _hasher = PasswordHasher()
@@ -227,7 +230,7 @@ def user_for_token(plain: str) -> User | None:
     return token.user if token is not None else None
 
 
-def _revoke_every_token(user_id: int) -> None:
+def revoke_every_token(user_id: int) -> None:
     """Every live API token of the account stops working; call inside a write transaction."""
     db.session.execute(
         sa.update(ApiToken)
@@ -447,7 +450,7 @@ def reset_password(token: str, new_password: str, purpose: str = "reset_password
             user.email_verified_at = clock.now()  # the link reached this address
         end_other_sessions(user.id)
         if purpose == "reset_password":
-            _revoke_every_token(user.id)
+            revoke_every_token(user.id)
         record_security_event("password_reset", user_id=user.id, link=purpose)
     return user
 
@@ -475,7 +478,7 @@ def change_password(user: User, current: str, new_password: str) -> None:
     with write_transaction(db.session):
         db.session.get(User, user.id).password_hash = hash_password(new_password)
         end_other_sessions(user.id, keep=user.session_key)
-        _revoke_every_token(user.id)
+        revoke_every_token(user.id)
         record_security_event("password_changed", user_id=user.id)
 
 
@@ -675,90 +678,10 @@ def list_users(*, after_id: int | None = None, limit: int = 50) -> list[User]:
     return list(db.session.scalars(query))
 
 
-# ---- invitations: the respondent joins the dispute ----------------------------------------------
-
-
-def invitation_link(case: Any) -> str:
-    token = make_link_token("invitation", case=case.public_id, email=case.respondent_email)
-    return link_url("/invitations", token)
-
-
-def read_invitation(token: str) -> dict[str, Any]:
-    return read_link_token("invitation", token)
-
-
-@dataclass(frozen=True)
-class Invitation:
-    """What an invitation link would do, shown before anyone confirms it."""
-
-    email: str  # the address the link was sent to
-    reference: str
-    claimant_name: str
-    order_reference: str
-    order_platform: str
-
-
-def invitation_for(token: str) -> Invitation:
-    """The dispute an invitation link names; reading it changes nothing."""
-    from odr.cases.models import Case
-
-    payload = read_invitation(token)
-    case = db.session.scalar(sa.select(Case).where(Case.public_id == payload["case"]))
-    if case is None:
-        raise LinkError("invalid")
-    return Invitation(
-        email=payload["email"],
-        reference=case.reference,
-        claimant_name=case.claimant_name,
-        order_reference=case.order_reference,
-        order_platform=case.order_platform,
-    )
-
-
-def accept_invitation(user: User, token: str) -> Any:
-    """Join the dispute named by the invitation to the merchant's account, once the merchant
-    has seen what it is and confirmed.
-
-    Following the link proves control of the address it was sent to: an account with that same
-    address becomes verified, and whatever was opened on it before (other sessions, API tokens)
-    ends, as after a password reset. Any other merchant account must have a confirmed address
-    of its own, and is linked to the dispute.
-    """
-    from odr.cases.events import append_event
-    from odr.cases.models import Case, RespondentLink
-    from odr.cases.services import lock_case, tell_parties
-    from odr.policy import require_confirmed_email
-
-    if user.role != "merchant":
-        raise Forbidden()
-    payload = read_invitation(token)
-    proves_address = user.email == payload["email"] and not user.email_verified
-    if not proves_address:
-        require_confirmed_email(user)
-    with write_transaction(db.session):
-        case_id = db.session.scalar(sa.select(Case.id).where(Case.public_id == payload["case"]))
-        if case_id is None:
-            raise LinkError("invalid")
-        case = lock_case(case_id)
-        spend_link("invitation", payload)
-        account = db.session.get(User, user.id)
-        if proves_address and account.email_verified_at is None:
-            account.email_verified_at = clock.now()
-            end_other_sessions(account.id, keep=user.session_key)
-            _revoke_every_token(account.id)
-        principal = account.merchant_id or account.id
-        linked = db.session.scalar(
-            sa.select(RespondentLink.id).where(
-                RespondentLink.case_id == case.id, RespondentLink.merchant_id == principal
-            )
-        )
-        if linked is None:
-            first = db.session.scalar(
-                sa.select(RespondentLink.id).where(RespondentLink.case_id == case.id).limit(1)
-            )
-            if first is None:  # the claimant hears once that the merchant is on the dispute
-                tell_parties(case, parties=("claimant",), kind="respondent_joined", actor=account)
-            db.session.add(RespondentLink(case_id=case.id, merchant_id=principal))
-        append_event(case, kind="respondent_joined", actor=account, role="respondent", data={})
-    schedule_delivery()
-    return case
+def record_failed_login(email: str) -> None:
+    """A failed log-in: the account's id when the address has one, else its fingerprint."""
+    user = find_user_by_email(email or "")
+    if user is not None:
+        record_security_event_now("login_failed", user_id=user.id)
+    else:
+        record_security_event_now("login_failed", user_id=None, email_hash=email_fingerprint(email))

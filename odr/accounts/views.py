@@ -20,8 +20,8 @@ from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from odr.accounts import services
-from odr.accounts.audit import record_failed_login, record_security_event_now
+from odr.accounts import invitations, services
+from odr.accounts.audit import record_security_event_now
 from odr.accounts.links import LinkError
 from odr.accounts.sessions import end_session, start_session
 from odr.accounts.throttle import DEVICE_COOKIE, LoginGate
@@ -52,7 +52,7 @@ def _landing() -> str:
     token = session.get("invitation")
     if token:
         try:
-            services.read_invitation(token)
+            invitations.read_invitation(token)
         except LinkError:  # used by someone else meanwhile, or expired
             session.pop("invitation", None)
         else:
@@ -66,7 +66,7 @@ def _invited_email() -> str | None:
     if not token:
         return None
     try:
-        return services.read_invitation(token)["email"]
+        return invitations.read_invitation(token)["email"]
     except LinkError:
         return None
 
@@ -86,7 +86,7 @@ def login() -> Any:
         user = services.authenticate(email, request.form.get("password", ""))
         if user is None:
             log.info("failed log-in from %s", request.remote_addr)
-            record_failed_login(request.form.get("email", ""))
+            services.record_failed_login(request.form.get("email", ""))
             if gate.failed():
                 services.warn_of_guessing(email)
             error = _("The e-mail address or the password is not right.")
@@ -279,7 +279,7 @@ def welcome(token: str) -> Any:
 def invitation(token: str) -> Any:
     """What the link would do: which dispute, what joining means, as which account. Opening it
     changes nothing; a log-in or sign-up comes back here to confirm."""
-    invited = services.invitation_for(token)
+    invited = invitations.invitation_for(token)
     session["invitation"] = token
     return render_template("accounts/invitation.html", invited=invited, token=token)
 
@@ -289,11 +289,11 @@ def invitation(token: str) -> Any:
 def join_dispute(token: str) -> Any:
     """A logged-in merchant, having seen the dispute, joins it."""
     try:
-        case = services.accept_invitation(current_user, token)
+        case = invitations.accept_invitation(current_user, token)
     except EmailNotConfirmed:
         raise
     except Forbidden:  # not a merchant account: the page says so
-        invited = services.invitation_for(token)
+        invited = invitations.invitation_for(token)
         return render_template("accounts/invitation.html", invited=invited, token=token), 403
     session.pop("invitation", None)
     flash(_("Dispute %(reference)s is now in your account.", reference=case.reference), "ok")

@@ -10,8 +10,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from odr.analytics.models import RECORD_COUNTERS, MerchantRecord
 from odr.cases.batch import current_batch
+from odr.cases.hooks import on_enter, on_lodged
 from odr.cases.models import Case
-from odr.cases.services import on_enter
 from odr.extensions import db
 
 
@@ -58,6 +58,11 @@ def _upsert(dialect: str, counter: str) -> sa.Insert:
 def merchant_record(respondent_email: str) -> dict[str, int]:
     row = db.session.get(MerchantRecord, respondent_email)
     return {counter: getattr(row, counter) if row else 0 for counter in RECORD_COUNTERS}
+
+
+@on_lodged
+def _count_dispute(case: Case, lodged: dict) -> None:
+    count_for_merchant(case.respondent_email, "disputes")
 
 
 @on_enter("settled")

@@ -13,8 +13,9 @@ from typing import Any
 
 from flask import Response, g, request, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 
-from odr.accounts.services import token_in_use
+from odr.accounts.services import token_in_use, user_for_token
 from odr.api.problems import problem
 
 NO_SCOPE = frozenset({"api.me"})  # any live token may ask who it is
@@ -78,3 +79,10 @@ def token_required(view: Callable) -> Callable:
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def api_caller() -> str:
+    """The rate-limit key of an API call: the token's account, else the address."""
+    scheme, _blank, token = request.headers.get("Authorization", "").partition(" ")
+    user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+    return f"user:{user.id}" if user else "ip:" + get_remote_address()

@@ -14,16 +14,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from odr.api.auth import token_required
+from odr.api.auth import api_caller, token_required
 from odr.api.idempotency import idempotent
 from odr.api.openapi import openapi_document
 from odr.api.problems import problem
-from odr.cases import evidence
-from odr.cases import services as cases
+from odr.cases import firing, lodging, reading
 from odr.cases.schemas import case_to_api, event_to_api, message_to_api, offer_to_api
 from odr.documents import services as documents
 from odr.errors import ValidationError
-from odr.limits import api_caller, limited
+from odr.evidence import services as evidence
+from odr.limits import limited
 from odr.negotiation import services as negotiation
 from odr.referrals import services as referrals
 from odr.referrals.lifecycle import act_on_referral
@@ -100,7 +100,7 @@ def _expected_version() -> int | None:
 
 
 def _dispute_response(public_id: str, status: int = 200) -> Response:
-    view = cases.view_case(g.api_user, public_id)
+    view = reading.view_case(g.api_user, public_id)
     body = case_to_api(
         view.case,
         offers=view.offers,
@@ -150,7 +150,7 @@ def lodge() -> Response:
     body = json_body()
     if not isinstance(body, dict):
         return _malformed()
-    case = cases.lodge_dispute(filer=g.api_user, body=body)
+    case = lodging.lodge_dispute(filer=g.api_user, body=body)
     return _dispute_response(case.public_id, 201)
 
 
@@ -161,7 +161,7 @@ def list_disputes() -> Response:
     if isinstance(page, Response):
         return page
     limit, after = page
-    rows = cases.list_cases(g.api_user, limit=limit + 1, after_id=after)
+    rows = reading.list_cases(g.api_user, limit=limit + 1, after_id=after)
     items = [
         {
             "id": case.public_id,
@@ -191,7 +191,7 @@ def list_events(dispute_id: str) -> Response:
     if isinstance(page, Response):
         return page
     limit, after = page
-    events = cases.list_events(g.api_user, dispute_id, limit=limit + 1, after_seq=after or 0)
+    events = reading.list_events(g.api_user, dispute_id, limit=limit + 1, after_seq=after or 0)
     return _page_response(events, limit, event_to_api, lambda event: event.seq)
 
 
@@ -212,13 +212,13 @@ def _action_body(allowed: set[str] | frozenset[str] = frozenset()) -> dict[str, 
 @token_required
 @idempotent
 def fire_action(dispute_id: str, action: str) -> Response:
-    case = cases.find_case(g.api_user, dispute_id)
-    spec = cases.action_spec(case, action)
+    case = reading.find_case(g.api_user, dispute_id)
+    spec = reading.action_spec(case, action)
     body = _action_body(set(spec.get("params", [])))
     if isinstance(body, Response):
         return body
-    cases.fire(case, action, g.api_user, expected_version=_expected_version(), **body)
-    if not cases.is_visible(g.api_user, dispute_id):
+    firing.fire(case, action, g.api_user, expected_version=_expected_version(), **body)
+    if not reading.is_visible(g.api_user, dispute_id):
         return Response(status=204)  # done, and no longer the caller's to see (a recusal)
     return _dispute_response(dispute_id)
 
@@ -230,7 +230,7 @@ def make_offer(dispute_id: str) -> Response:
     body = json_body()
     if not isinstance(body, dict):
         return _malformed()
-    case = cases.find_case(g.api_user, dispute_id)
+    case = reading.find_case(g.api_user, dispute_id)
     offer = negotiation.make_offer(case, g.api_user, body)
     return jsonify(offer_to_api(offer)), 201
 
@@ -254,7 +254,7 @@ def _answer_offer(dispute_id: str, offer_id: str, answer: Any) -> Response:
     if isinstance(body, Response):
         return body
     version = _expected_version()
-    case = cases.find_case(g.api_user, dispute_id)
+    case = reading.find_case(g.api_user, dispute_id)
     answer(case, g.api_user, offer_id, expected_version=version)
     return _dispute_response(dispute_id)
 
@@ -262,7 +262,7 @@ def _answer_offer(dispute_id: str, offer_id: str, answer: Any) -> Response:
 @bp.get("/disputes/<dispute_id>/messages")
 @token_required
 def list_messages(dispute_id: str) -> Response:
-    view = cases.view_case(g.api_user, dispute_id, with_events=True)
+    view = reading.view_case(g.api_user, dispute_id, with_events=True)
     return jsonify({"items": [message_to_api(m) for m in view.messages], "next_cursor": None})
 
 
@@ -270,12 +270,12 @@ def list_messages(dispute_id: str) -> Response:
 @token_required
 @idempotent
 def post_message(dispute_id: str) -> Response:
-    case = cases.find_case(g.api_user, dispute_id)
+    case = reading.find_case(g.api_user, dispute_id)
     body = _action_body({"body", "channel", "party"})
     if isinstance(body, Response):
         return body
-    cases.fire(case, "post_message", g.api_user, **body)
-    view = cases.view_case(g.api_user, dispute_id, with_events=True)
+    firing.fire(case, "post_message", g.api_user, **body)
+    view = reading.view_case(g.api_user, dispute_id, with_events=True)
     return jsonify(message_to_api(view.messages[-1])), 201
 
 
@@ -319,7 +319,7 @@ def _evidence_url(dispute_id: str, item: Any) -> str:
 @evidence_upload
 @idempotent
 def upload_evidence(dispute_id: str) -> Response:
-    case = cases.find_case(g.api_user, dispute_id)
+    case = reading.find_case(g.api_user, dispute_id)
     upload = request.files.get("file")  # a part with a file name; no name means no file
     filename, data = (upload.filename, upload.read()) if upload else (None, None)
     caption = request.form.get("caption")

@@ -6,8 +6,8 @@ from typing import Any
 
 from odr.arbitration.models import Award, Statement
 from odr.cases.guards import GuardContext
+from odr.cases.hooks import effect, parameters
 from odr.cases.performance import set_case_performance, terms_performance
-from odr.cases.services import effect, parameters
 from odr.extensions import db
 from odr.mediation.services import parse_terms
 from odr.validation import FieldReader
@@ -32,7 +32,9 @@ def _record_statement(ctx: GuardContext, transition: Transition) -> dict[str, An
     return {"statement": statement.id, "party": ctx.role}
 
 
-parameters("issue_award")(lambda params: parse_terms(params, text_field="reasons"))
+@parameters("issue_award")
+def _check_award(params: dict[str, Any]) -> dict[str, Any]:
+    return parse_terms(params, text_field="reasons")
 
 
 @effect("issue_award")

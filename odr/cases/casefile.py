@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 
 from odr.accounts.models import User
 from odr.cases.models import CHANNELS, NOTE_FIELDS, CaseNote, Event, Evidence, Message
-from odr.cases.services import CaseView, view_case
+from odr.cases.reading import CaseView, view_case
 from odr.extensions import db
 from odr.policy import visible_messages
 

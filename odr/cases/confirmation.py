@@ -23,9 +23,12 @@ from typing import Any, Literal
 from flask_babel import gettext as _
 
 from odr.cases import performance
+from odr.cases.firing import refuse_unless_allowed
+from odr.cases.hooks import PARAMETERS
 from odr.cases.labels import REMEDY_LABELS
 from odr.cases.models import Case
-from odr.cases.services import PARAMETERS, load_context, refuse_unless_allowed
+from odr.cases.reading import load_context
+from odr.cases.terms import award_of, settled_on
 from odr.errors import Conflict, StaleVersion
 from odr.i18n import format_money
 from odr.policy import case_role, decide
@@ -117,16 +120,6 @@ def ask(
     return Confirmation(case, action, summary, closing, terms, carried)
 
 
-def ask_offer(
-    case: Case, actor: Any, offer_public_id: str, *, expected_version: int | None
-) -> Confirmation:
-    """The confirmation step of accepting an offer."""
-    from odr.negotiation.services import find_offer
-
-    offer = find_offer(case, offer_public_id)
-    return ask(case, actor, "accept_offer", {"offer": offer}, expected_version=expected_version)
-
-
 # ---- what each act says -----------------------------------------------------------------------
 
 
@@ -167,16 +160,17 @@ def _offer_terms(case: Case, ctx: Any) -> Terms:
 
 def _agreed_terms(case: Case) -> Terms:
     """The terms a settled or awarded case is to be performed on (those its document states)."""
-    from odr.documents.services import award_content, settlement_content
-
-    content = settlement_content(case) if case.state == "settled" else award_content(case)
-    terms = content["terms"]
-    amount = terms["amount"] or {"amount_minor": 0, "currency": case.claim_currency}
+    if case.state == "settled":
+        agreed, _mediator = settled_on(case)
+        amount, currency, text = agreed.amount_minor, agreed.currency, agreed.terms
+    else:
+        agreed = award_of(case)
+        amount, currency, text = agreed.amount_minor, agreed.currency, agreed.reasons
     return Terms(
-        amount["amount_minor"],
-        amount["currency"],
-        terms["remedy"],
-        terms["text"],
+        amount if amount is not None and currency is not None else 0,
+        currency if amount is not None and currency is not None else case.claim_currency,
+        agreed.remedy,
+        text,
         case.performance_due,
         case.performance_zone,
     )

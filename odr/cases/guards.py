@@ -12,7 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-GUARDS: dict[str, Callable[[GuardContext], bool]] = {}
+from odr.workflow import GUARDS, get_workflow, guard
+
+__all__ = ["GUARDS", "GuardContext", "guard"]
 
 
 @dataclass
@@ -48,14 +50,6 @@ class GuardContext:
     @property
     def other_party(self) -> str | None:
         return {"claimant": "respondent", "respondent": "claimant"}.get(self.role)
-
-
-def guard(name: str) -> Callable:
-    def register(function: Callable[[GuardContext], bool]) -> Callable[[GuardContext], bool]:
-        GUARDS[name] = function
-        return function
-
-    return register
 
 
 @guard("open_offer_from_other_party")
@@ -134,7 +128,6 @@ def statement_window_open(ctx: GuardContext) -> bool:
     from datetime import timedelta
 
     from odr import clock
-    from odr.workflow import get_workflow
 
     case = ctx.case
     if case.arbitrator_id is None or case.neutral_assigned_at is None:

@@ -69,7 +69,7 @@ class Case(db.Model):
     # When the current neutral was assigned: the mediation deadline runs from it.
     neutral_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The deadline whose 48-hour reminder was sent (`odr.cases.reminders`): one per deadline.
+    # The deadline whose 48-hour reminder was sent (`odr.delivery.reminders`): one per deadline.
     reminded_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     respondent_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

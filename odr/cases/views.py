@@ -20,7 +20,17 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from odr import field_labels, pickers
-from odr.cases import casefile, confirmation, drafts, evidence, performance, progress, services
+from odr.cases import (
+    actions,
+    casefile,
+    confirmation,
+    drafts,
+    firing,
+    lodging,
+    performance,
+    progress,
+    reading,
+)
 from odr.cases.forms import (
     action_params_from_form,
     lodging_body_from_form,
@@ -29,9 +39,11 @@ from odr.cases.forms import (
     offer_body_from_form,
     with_amount_errors,
 )
+from odr.cases.law import rule_reason
 from odr.cases.models import CATEGORIES, REMEDIES
 from odr.delivery.services import mark_case_seen
 from odr.errors import Conflict, StaleVersion, ValidationError
+from odr.evidence import services as evidence
 from odr.extensions import csrf
 from odr.limits import limited, logged_in_user
 from odr.mediation.services import (
@@ -41,7 +53,6 @@ from odr.mediation.services import (
     neutral_role,
 )
 from odr.negotiation import services as negotiation
-from odr.referrals.law import rule_reason
 from odr.web import action_label
 from odr.workflow import get_workflow
 
@@ -61,7 +72,7 @@ def home() -> Any:
 @login_required
 def my_disputes() -> Any:
     after = request.args.get("after", type=int)
-    rows = services.list_cases(current_user, limit=51, after_id=after)
+    rows = reading.list_cases(current_user, limit=51, after_id=after)
     waiting = cases_waiting_for_a_neutral() if current_user.role == "case_manager" else []
     return render_template(
         "cases/list.html",
@@ -106,7 +117,7 @@ def lodge() -> Any:
     draft = None
     if request.method == "POST":
         try:
-            case = services.lodge_dispute(filer=current_user, body=lodging_body_from_form(form))
+            case = lodging.lodge_dispute(filer=current_user, body=lodging_body_from_form(form))
         except ValidationError as error:
             errors = lodging_errors_for_form(form, error.errors)
         else:
@@ -210,7 +221,7 @@ def _change_then_show(dispute_id: str, change: Callable[[], Any], done: str) -> 
         _say_why_not(error)
     else:
         flash(done, "ok")
-        if not services.is_visible(current_user, dispute_id):
+        if not reading.is_visible(current_user, dispute_id):
             return redirect(url_for("cases.my_disputes"), 303)
     return redirect(url_for("cases.dispute", dispute_id=dispute_id), 303)
 
@@ -250,8 +261,8 @@ def back_to_dispute(dispute_id: str, **_address: str) -> Any:
 @bp.post("/disputes/<dispute_id>/actions/<action>")
 @login_required
 def fire_action(dispute_id: str, action: str) -> Any:
-    case = services.find_case(current_user, dispute_id)
-    spec = services.action_spec(case, action)
+    case = reading.find_case(current_user, dispute_id)
+    spec = reading.action_spec(case, action)
     params = action_params_from_form(spec, request.form)
     step = confirmation.step(action, request.form)
     if step == "back":
@@ -265,9 +276,7 @@ def fire_action(dispute_id: str, action: str) -> Any:
         )
     return _change_then_show(
         dispute_id,
-        lambda: services.fire(
-            case, action, current_user, expected_version=_form_version(), **params
-        ),
+        lambda: firing.fire(case, action, current_user, expected_version=_form_version(), **params),
         _("Done: %(action)s.", action=action_label(action)),
     )
 
@@ -275,7 +284,7 @@ def fire_action(dispute_id: str, action: str) -> Any:
 @bp.post("/disputes/<dispute_id>/offers")
 @login_required
 def make_offer(dispute_id: str) -> Any:
-    case = services.find_case(current_user, dispute_id)
+    case = reading.find_case(current_user, dispute_id)
     try:
         negotiation.make_offer(case, current_user, offer_body_from_form(request.form))
     except ValidationError as error:
@@ -290,15 +299,19 @@ def answer_offer(dispute_id: str, offer_id: str, decision: str) -> Any:
     answers = {"accept": negotiation.accept_offer, "reject": negotiation.reject_offer}
     if decision not in answers:
         abort(404)
-    case = services.find_case(current_user, dispute_id)
+    case = reading.find_case(current_user, dispute_id)
     step = confirmation.step(f"{decision}_offer", request.form)
     if step == "back":
         return redirect(url_for("cases.dispute", dispute_id=dispute_id), 303)
     if step == "ask":
         return _ask_first(
             dispute_id,
-            lambda: confirmation.ask_offer(
-                case, current_user, offer_id, expected_version=_form_version()
+            lambda: confirmation.ask(
+                case,
+                current_user,
+                "accept_offer",
+                {"offer": negotiation.find_offer(case, offer_id)},
+                expected_version=_form_version(),
             ),
         )
     return _change_then_show(
@@ -323,7 +336,7 @@ def post_message(dispute_id: str) -> Any:
         "post_message",
         params,
         MESSAGE_FIELDS,
-        services.message_channel(params),
+        actions.message_channel(params),
         _("Your message has been sent."),
     )
 
@@ -351,9 +364,9 @@ def _write_message(
     No version check: a message answers what the writer read, and whatever happened meanwhile
     (another message, a deadline) is no reason to refuse it. Who may not write at all gets the
     error page, as for any action."""
-    case = services.find_case(current_user, dispute_id)
+    case = reading.find_case(current_user, dispute_id)
     try:
-        services.fire(case, action, current_user, **params)
+        firing.fire(case, action, current_user, **params)
     except ValidationError as error:
         errors = {fields.get(name, fields["body"]): text for name, text in error.errors.items()}
         return _dispute_page(dispute_id, errors, 422)
@@ -383,7 +396,7 @@ def upload_evidence(dispute_id: str) -> Any:
     request.max_content_length = evidence.MAX_BATCH_REQUEST
     if current_app.config["WTF_CSRF_ENABLED"]:
         csrf.protect()
-    case = services.find_case(current_user, dispute_id)
+    case = reading.find_case(current_user, dispute_id)
     files = [upload for upload in request.files.getlist("file") if upload.filename]
     if len(files) > evidence.MAX_BATCH_FILES:
         return _dispute_page(dispute_id, {"file": evidence.TOO_MANY_FILES}, 422)

@@ -9,7 +9,7 @@ from dataclasses import fields, is_dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -175,6 +175,19 @@ def _claim(message_id: int, seen_next_attempt: Any) -> bool:
     return claimed.rowcount == 1
 
 
+class Sender(NamedTuple):
+    """How a kind of message other than mail leaves: `send` raises on failure; `gave_up` is
+    told when its message is dead."""
+
+    send: Callable[[OutboxMessage], None]
+    gave_up: Callable[[OutboxMessage, Exception], None]
+
+
+# Kinds of outbox message besides mail, each registered by the capability that writes them
+# (`webhook`: odr/referrals/webhooks.py).
+SENDERS: dict[str, Sender] = {}
+
+
 def _deliver(message: OutboxMessage) -> None:
     if message.kind == "mail":
         send_mail(
@@ -183,12 +196,8 @@ def _deliver(message: OutboxMessage) -> None:
             payload=render_mail(message.payload),
             message_id=message.idempotency_key,
         )
-    elif message.kind == "webhook":
-        from odr.referrals.webhooks import deliver_webhook  # the referrals domain signs and posts
-
-        deliver_webhook(message)
     else:
-        raise NotImplementedError(f"no deliverer for {message.kind} messages yet")
+        SENDERS[message.kind].send(message)
 
 
 # Context fields that hold a link token: once the mail is out, the outbox keeps none of them.
@@ -248,10 +257,8 @@ def _record_failure(message_id: int, exc: Exception) -> None:
         message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
         if wait is None:
             message.dead_at = clock.now()
-            if message.kind == "webhook":
-                from odr.referrals.webhooks import webhook_dead
-
-                webhook_dead(message, exc)
+            if message.kind in SENDERS:
+                SENDERS[message.kind].gave_up(message, exc)
         else:
             message.next_attempt_at = clock.now() + wait
     log.warning("outbox message %s failed: %s", message_id, type(exc).__name__)

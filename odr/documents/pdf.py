@@ -134,8 +134,8 @@ def build_html(document: Document, verify_url: str, code: str) -> str:
 
 def build_pdf(document: Document) -> bytes:
     """Render in a child process bounded in time and memory (see `odr.documents.render`)."""
+    from odr.documents.codes import display_code
     from odr.documents.render import render_bounded, render_pdf, required_fonts
-    from odr.documents.services import display_code
 
     required_fonts(document.languages)
     code = display_code(document.verification_code)

@@ -11,7 +11,6 @@ with backoff. Verification codes are 80 random bits in Crockford's base 32.
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,22 +21,24 @@ from odr import clock
 from odr.accounts.models import User
 from odr.cases import performance
 from odr.cases.events import append_event
-from odr.cases.evidence import content_disposition
+from odr.cases.hooks import on_enter
 from odr.cases.models import Case, Event
-from odr.cases.services import ENTRY_MAILS, find_case, on_enter
+from odr.cases.reading import find_case
+from odr.cases.terms import award_of, settled_on
 from odr.db import write_transaction
-from odr.delivery.queue import schedule_delivery, schedule_rendering
+from odr.delivery.notices import ENTRY_MAILS
 from odr.delivery.services import ATTACHMENT_READERS, queue_mail
+from odr.documents.codes import display_code, new_verification_code, normalise_code
 from odr.documents.models import Document
-from odr.documents.storage import get_storage, sha256_of
 from odr.errors import Conflict, NotFound
+from odr.evidence.services import content_disposition
 from odr.extensions import db
 from odr.i18n import normalise_language
+from odr.queue import schedule_delivery, schedule_rendering
+from odr.storage import get_storage, sha256_of
 
 log = logging.getLogger(__name__)
 
-CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
-CODE_LENGTH = 16  # 80 bits
 RETRY_AFTER = (timedelta(minutes=1), timedelta(minutes=10), timedelta(hours=1), timedelta(hours=6))
 # The documents both parties get by mail, the PDF attached, once rendered: that mail is how they
 # hear the case is settled or awarded, so entering those states sends them no other.
@@ -47,20 +48,6 @@ ENTRY_MAILS.update(settled=False, awarded=False)
 
 class DamagedDocument(Conflict):
     """The stored bytes no longer match the document's SHA-256."""
-
-
-def new_verification_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-
-
-def normalise_code(code: str) -> str:
-    """What a person types: any case, with dashes or spaces, O for 0 and I or L for 1."""
-    cleaned = code.upper().replace("-", "").replace(" ", "")
-    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
-
-
-def display_code(code: str) -> str:
-    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
 def document_languages(case: Case) -> list[str]:
@@ -295,22 +282,8 @@ def _money(amount_minor: int | None, currency: str | None) -> dict[str, Any] | N
 
 
 def settlement_content(case: Case) -> dict[str, Any]:
-    from odr.mediation.models import Proposal
-    from odr.negotiation.models import Offer
-
-    offer = db.session.scalar(
-        sa.select(Offer)
-        .where(Offer.case_id == case.id, Offer.status == "accepted")
-        .order_by(Offer.id.desc())
-    )
-    proposal = db.session.scalar(
-        sa.select(Proposal)
-        .where(Proposal.case_id == case.id, Proposal.status == "accepted")
-        .order_by(Proposal.id.desc())
-    )
-    agreed, neutral = offer, None
-    if proposal is not None and (offer is None or proposal.created_at > offer.created_at):
-        agreed, neutral = proposal, db.session.get(User, proposal.mediator_id)
+    agreed, mediator_id = settled_on(case)
+    neutral = db.session.get(User, mediator_id) if mediator_id else None
     return _common(case) | {
         "kind": "settlement_agreement",
         "terms": {
@@ -326,9 +299,7 @@ def settlement_content(case: Case) -> dict[str, Any]:
 
 
 def award_content(case: Case) -> dict[str, Any]:
-    from odr.arbitration.models import Award
-
-    award = db.session.scalar(sa.select(Award).where(Award.case_id == case.id))
+    award = award_of(case)
     arbitrator = db.session.get(User, award.arbitrator_id)
     return _common(case) | {
         "kind": "award",
@@ -351,7 +322,8 @@ def case_file_content(user: Any, case: Case) -> dict[str, Any]:
     """The whole record as this reader may see it: timeline, offers, their messages, evidence."""
     from odr.cases.casefile import event_notes
     from odr.cases.models import NOTE_FIELDS, Evidence, Message
-    from odr.cases.services import case_role, load_events, load_offers
+    from odr.cases.reading import load_events, load_offers
+    from odr.policy import case_role
 
     note_keys = [f"{name}_id" for name in NOTE_FIELDS]
     from odr.policy import visible_messages
@@ -415,7 +387,7 @@ def case_file_content(user: Any, case: Case) -> dict[str, Any]:
 
 def request_case_file(user: Any, public_id: str) -> Document:
     """A case file for this reader, in their language; rendered off the request path."""
-    from odr.cases.services import lock_case
+    from odr.cases.firing import lock_case
 
     case = find_case(user, public_id)
     with write_transaction(db.session):

@@ -19,22 +19,16 @@ from flask_babel import lazy_gettext as _l
 
 from odr import clock
 from odr.accounts.models import User
-from odr.cases.batch import batch_of, current_batch, read_once
+from odr.cases.batch import current_batch, read_once
 from odr.cases.events import append_event
+from odr.cases.firing import next_deadline
+from odr.cases.group import batch_of
 from odr.cases.guards import GuardContext
+from odr.cases.hooks import after, effect, on_enter, on_leave, parameters
 from odr.cases.models import REMEDIES, Case, Event
 from odr.cases.performance import set_case_performance, terms_performance
-from odr.cases.services import (
-    after,
-    effect,
-    next_deadline,
-    on_enter,
-    on_leave,
-    parameters,
-    tell_parties,
-    tell_user,
-)
 from odr.db import write_transaction
+from odr.delivery.notices import tell_parties, tell_user
 from odr.errors import ValidationError
 from odr.extensions import db
 from odr.i18n import normalise_language

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
-from odr.cases.services import OPEN_STATES
+from odr.cases.reading import OPEN_STATES
 from odr.errors import ValidationError
 from odr.i18n import LANGUAGE_NAMES
 from odr.mediation import services, workspace

@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from odr import clock
 from odr.arbitration.models import Statement
 from odr.cases.models import Case
-from odr.cases.services import OPEN_STATES
+from odr.cases.reading import OPEN_STATES
 from odr.delivery.models import Notice
 from odr.errors import ValidationError
 from odr.extensions import db

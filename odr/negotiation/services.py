@@ -9,10 +9,12 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from odr import clock
+from odr.cases.firing import fire
 from odr.cases.guards import GuardContext
+from odr.cases.hooks import effect, parameters
 from odr.cases.models import REMEDIES, Case
 from odr.cases.performance import check_not_over, respondent_zone, set_case_performance
-from odr.cases.services import effect, fire, parameters, tell_parties
+from odr.delivery.notices import tell_parties
 from odr.errors import NotFound
 from odr.extensions import db
 from odr.negotiation.models import Offer

@@ -16,9 +16,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
@@ -37,21 +34,11 @@ from odr.extensions import db
 from odr.i18n import canonical_language
 from odr.referrals.addresses import is_public, literal_address
 from odr.referrals.models import Partner, PartnerSecret
+from odr.referrals.secrets import secret_box
 from odr.referrals.services import backlogs
 from odr.validation import COUNTRIES, FieldReader
 
 ROTATION_GRACE = timedelta(hours=24)
-
-
-def _fernet() -> Fernet:
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"odr partner webhook secrets"
-    ).derive(current_app.config["SECRET_KEY"].encode())
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
-def _encrypt(secret: str) -> str:
-    return _fernet().encrypt(secret.encode()).decode()
 
 
 def new_signing_secret() -> str:
@@ -120,7 +107,7 @@ def add_partner(
         db.session.flush()
         db.session.add(
             PartnerSecret(
-                partner_id=partner.id, encrypted=_fernet().encrypt(secret.encode()).decode()
+                partner_id=partner.id, encrypted=secret_box().encrypt(secret.encode()).decode()
             )
         )
     user = create_user(
@@ -160,7 +147,7 @@ def enable_partner(partner: Partner, webhook_url: str | None = None) -> None:
     """Take a disabled agency back, at its old webhook address or a new one. The webhooks held
     while it was disabled go out; those that died before (the 410 itself, say) wait for a case
     manager's retry."""
-    from odr.delivery.queue import schedule_delivery
+    from odr.queue import schedule_delivery
     from odr.referrals.webhooks import release_held_webhooks
 
     url = None
@@ -191,23 +178,10 @@ def rotate_secret(partner: Partner, grace: timedelta = ROTATION_GRACE) -> str:
         )
         db.session.add(
             PartnerSecret(
-                partner_id=partner.id, encrypted=_fernet().encrypt(secret.encode()).decode()
+                partner_id=partner.id, encrypted=secret_box().encrypt(secret.encode()).decode()
             )
         )
     return secret
-
-
-def signing_secrets(partner: Partner) -> list[str]:
-    """Every secret that signs now: the newest first, then those still in their grace period."""
-    rows = db.session.scalars(
-        sa.select(PartnerSecret)
-        .where(
-            PartnerSecret.partner_id == partner.id,
-            sa.or_(PartnerSecret.retires_at.is_(None), PartnerSecret.retires_at > clock.now()),
-        )
-        .order_by(PartnerSecret.id.desc())
-    )
-    return [_fernet().decrypt(row.encrypted.encode()).decode() for row in rows]
 
 
 @dataclass(frozen=True)

@@ -5,18 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from odr import clock
+from odr.cases.firing import fire
 from odr.cases.guards import GuardContext, guard
-from odr.cases.services import after, effect, fire, parameters
+from odr.cases.hooks import after, effect, on_lodging, parameters
+from odr.cases.law import OVERRIDE
+from odr.cases.models import Case
 from odr.errors import Conflict, NotFound, ValidationError
 from odr.extensions import db
-from odr.referrals.law import OVERRIDE
-from odr.referrals.models import Partner, Referral
+from odr.referrals.models import OPEN_REFERRALS, Partner, Referral
 from odr.referrals.reports import report_outcome, same_outcome_reported
 from odr.referrals.services import (
-    OPEN_REFERRALS,
+    choose_partner,
     find_referral,
     open_referral,
     open_referral_of,
@@ -73,7 +76,7 @@ def _check_refer(params: dict[str, Any]) -> dict[str, Any]:
 
 @parameters("reroute")
 def _check_reroute(params: dict[str, Any]) -> dict[str, Any]:
-    from odr.cases.services import validate_reason
+    from odr.cases.actions import validate_reason
 
     return validate_reason({**params, "partner_id": _partner_id_param(params)}, required=True)
 
@@ -128,7 +131,7 @@ def _check_accept(params: dict[str, Any]) -> dict[str, Any]:
 
 @parameters("decline_referral")
 def _check_decline(params: dict[str, Any]) -> dict[str, Any]:
-    from odr.cases.services import validate_reason
+    from odr.cases.actions import validate_reason
 
     return validate_reason(params, required=True)
 
@@ -185,6 +188,7 @@ def act_on_referral(
         else:
             fire(case, action, user, **body)
     except (NotFound, Conflict):
+        db.session.expire_all()  # the winner's commit is newer than what this session holds
         current, _case = find_referral(user, referral_id)
         if action == "report_outcome" and same_outcome_reported(current, body, upload):
             return current
@@ -204,3 +208,21 @@ def _withdraw_referral(ctx: GuardContext, data: dict[str, Any]) -> None:
     partner = db.session.get(Partner, referral.partner_id)
     event = referral_event(referral, ctx.case)
     queue_webhook(partner, "referral.withdrawn", event, case_id=ctx.case.id)
+
+
+@on_lodging
+def _refer_abroad(case: Case) -> dict[str, Any]:
+    """A dispute under foreign law goes to a partner agency of that country when the claimant
+    agreed to the transfer and screening found nothing; otherwise it is handled here, and the
+    timeline says why."""
+    if case.governing_law == current_app.config["HOME_COUNTRY"]:
+        return {}
+    if not case.transfer_consent:
+        return {"foreign_law_note": "no_transfer_consent"}
+    languages = {case.claimant_language, case.respondent_language}
+    partner = None if case.screening_flags else choose_partner(case.governing_law, languages)
+    if partner is None:
+        return {"foreign_law_note": "no_partner_handled_at_home"}
+    case.state = "referred"
+    referral = open_referral(case, partner)
+    return {"foreign_law_note": "referred_to_partner", "referral": referral.public_id}

@@ -13,6 +13,7 @@ from odr.db import UTCDateTime, new_uuid
 from odr.extensions import db
 
 REFERRAL_STATUSES = ("pending", "accepted", "declined", "expired", "withdrawn", "closed")
+OPEN_REFERRALS = ("pending", "accepted")
 
 
 class Partner(db.Model):

@@ -20,7 +20,14 @@ from flask_babel import lazy_gettext as _l
 
 from odr import clock
 from odr.accounts.models import User
-from odr.cases.evidence import (
+from odr.cases.firing import fire, refuse_unless_allowed
+from odr.cases.guards import GuardContext
+from odr.cases.hooks import after, effect, parameters
+from odr.cases.models import Case
+from odr.delivery.notices import tell_parties
+from odr.documents.services import issue_document
+from odr.errors import ValidationError
+from odr.evidence.services import (
     EMPTY,
     MAX_FILE_SIZE,
     TOO_LARGE,
@@ -28,24 +35,12 @@ from odr.cases.evidence import (
     check_pdf,
     display_filename,
 )
-from odr.cases.guards import GuardContext
-from odr.cases.models import Case
-from odr.cases.services import (
-    after,
-    effect,
-    fire,
-    parameters,
-    refuse_unless_allowed,
-    tell_parties,
-)
-from odr.documents.services import issue_document
-from odr.documents.storage import get_storage, sha256_of
-from odr.errors import ValidationError
 from odr.extensions import db
 from odr.referrals.models import Partner, Referral
 from odr.referrals.progress import PROGRESS_CODES
 from odr.referrals.services import open_referral_of, referral_event, referral_url
 from odr.referrals.webhooks import queue_webhook
+from odr.storage import get_storage, sha256_of
 from odr.validation import FieldReader
 from odr.workflow import Transition
 

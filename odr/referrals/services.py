@@ -14,11 +14,10 @@ import sqlalchemy as sa
 from flask import current_app
 
 from odr import clock
-from odr.accounts.models import User
 from odr.cases.models import Case
 from odr.extensions import db
 from odr.i18n import normalise_language
-from odr.referrals.models import Partner, Referral
+from odr.referrals.models import OPEN_REFERRALS, Partner, Referral
 
 # The wording of the question the claimant answered when lodging (templates/cases/lodge.html and
 # the API's `transfer_consent`); kept with each transfer as the basis it relied on.
@@ -33,7 +32,6 @@ TRANSFERRED_DATA = (
     "offers so far",
     "evidence files (with their SHA-256)",
 )
-OPEN_REFERRALS = ("pending", "accepted")
 
 
 def choose_partner(
@@ -112,34 +110,6 @@ def open_referral_of(case: Case, partner_id: int | None = None) -> Referral | No
     return db.session.scalar(query.with_for_update())
 
 
-def latest_referral(case_id: int) -> tuple[Referral, Partner] | None:
-    """The case's newest referral and its agency, if it was ever referred."""
-    row = db.session.execute(
-        sa.select(Referral, Partner)
-        .join(Partner, Partner.id == Referral.partner_id)
-        .where(Referral.case_id == case_id)
-        .order_by(Referral.id.desc())
-        .limit(1)
-    ).first()
-    return tuple(row) if row else None
-
-
-def agency_users(case: Case) -> list[User]:
-    """The active accounts of the agency that holds the case's open referral."""
-    query = (
-        sa.select(User)
-        .join(Referral, Referral.partner_id == User.partner_id)
-        .where(
-            Referral.case_id == case.id,
-            Referral.status.in_(OPEN_REFERRALS),
-            User.role == "partner",
-            User.active,
-        )
-        .order_by(User.id)
-    )
-    return list(db.session.scalars(query))
-
-
 def referral_event(referral: Referral, case: Case) -> dict[str, Any]:
     """What a webhook says of a referral: enough to fetch the package with the API."""
     return {
@@ -201,7 +171,7 @@ def find_referral(user: Any, public_id: str) -> tuple[Referral, Case]:
 
 def referral_evidence(user: Any, referral_id: str, evidence_id: str) -> tuple[Any, bytes]:
     """An evidence file of one of the agency's referrals, and its checked bytes."""
-    from odr.cases.evidence import read_evidence
+    from odr.evidence.services import read_evidence
 
     _referral, case = find_referral(user, referral_id)
     return read_evidence(user, case.public_id, evidence_id)

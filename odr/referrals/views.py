@@ -21,19 +21,20 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from odr import pickers
-from odr.cases import evidence
 from odr.cases.forms import money_from_form, with_amount_errors
 from odr.cases.labels import OUTCOME_LABELS
 from odr.errors import Conflict, ValidationError
+from odr.evidence import services as evidence
 from odr.extensions import csrf
 from odr.referrals import services
 from odr.referrals.lifecycle import act_on_referral
+from odr.referrals.models import OPEN_REFERRALS
 from odr.referrals.progress import PROGRESS_LABELS
 from odr.referrals.reports import OUTCOMES
 
 bp = Blueprint("partner", __name__, url_prefix="/partner")
 PAGE = 50
-SHOWN = {"open": services.OPEN_REFERRALS, "all": None}
+SHOWN = {"open": OPEN_REFERRALS, "all": None}
 
 
 def partner_required(view: Callable) -> Callable:

@@ -31,13 +31,13 @@ from odr import clock
 from odr.cases.models import Case
 from odr.db import insert_rows, write_transaction
 from odr.delivery.models import OutboxMessage
-from odr.delivery.queue import schedule_delivery
-from odr.delivery.services import notify, queue_mail
+from odr.delivery.services import SENDERS, Sender, notify, queue_mail
 from odr.errors import NotFound
 from odr.extensions import db
+from odr.queue import schedule_delivery
 from odr.referrals.addresses import is_public
-from odr.referrals.directory import signing_secrets
 from odr.referrals.models import Partner
+from odr.referrals.secrets import signing_secrets
 
 EVENT_TYPES = (
     "referral.created",
@@ -201,7 +201,7 @@ def _partner_of(message: OutboxMessage) -> Partner | None:
 def webhook_dead(message: OutboxMessage, exc: Exception) -> None:
     """Called by the outbox in the transaction that makes a webhook message dead: after a 410 the
     partner is disabled; either way every active case manager gets a notice and an e-mail."""
-    from odr.cases.services import case_managers  # here: the case services send webhooks
+    from odr.cases.reading import case_managers  # here: the case services send webhooks
 
     if isinstance(exc, AgencyDisabled):
         return
@@ -315,3 +315,6 @@ def dead_webhooks(*, before: int | None, limit: int) -> list[DeadWebhook]:
     if before is not None:
         query = query.where(OutboxMessage.id < before)
     return [DeadWebhook(*row) for row in db.session.execute(query)]
+
+
+SENDERS["webhook"] = Sender(send=deliver_webhook, gave_up=webhook_dead)

@@ -85,8 +85,8 @@ def _force_state(app, dispute: dict, state: str) -> None:
     """Put a case in a state it cannot reach yet (referrals arrive with the partner directory)."""
     import sqlalchemy as sa
 
+    from odr.cases.firing import next_deadline
     from odr.cases.models import Case
-    from odr.cases.services import next_deadline
     from odr.workflow import get_workflow
 
     with app.app_context():

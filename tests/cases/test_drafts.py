@@ -115,9 +115,9 @@ def test_a_saved_draft_fills_the_form_again_for_its_owner_only(app, web, make_we
 
 def test_autosave_answers_with_the_time_it_saved(app, web):
     owner = make_user(app, "consumer", timezone="Asia/Shanghai")
-    web.login(owner.email)
-    _form_page(web)
     with clock.travel_to(clock.now().replace(hour=6, minute=32)):  # 14:32 in Shanghai
+        web.login(owner.email)  # signed in at that time too: the session is not idle
+        _form_page(web)
         saved = web.post("/disputes/new/draft", _typed(), headers=JSON)
 
     assert saved.status_code == 200

@@ -19,12 +19,12 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from odr.cases.events import verify_all_chains
-from odr.cases.evidence import MAX_CASE_SIZE, MAX_FILE_SIZE, check_upload, display_filename
 from odr.cases.models import Evidence
-from odr.cases.pdf_inspection import InflationLimit, Reading, read_listed, read_raw
-from odr.documents.storage import LocalStorage
 from odr.errors import ValidationError
+from odr.evidence.pdf_inspection import InflationLimit, Reading, read_listed, read_raw
+from odr.evidence.services import MAX_CASE_SIZE, MAX_FILE_SIZE, check_upload, display_filename
 from odr.extensions import db
+from odr.storage import LocalStorage
 from tests.factories import Dispute, lodge, make_neutral, make_user, notice_kinds
 
 MB = 1024 * 1024
@@ -504,11 +504,11 @@ def test_a_download_is_an_attachment_that_nothing_renders(app, dispute):
 def test_a_tampered_stored_file_is_refused_and_logged(app, dispute, caplog):
     body = must_upload(dispute.clients["claimant"], dispute.id, "contract.pdf", pdf())
     stored_path(app, body["sha256"]).write_bytes(pdf().replace(b"200", b"300"))
-    with caplog.at_level(logging.WARNING, logger="odr.cases.evidence"):
+    with caplog.at_level(logging.WARNING, logger="odr.evidence.services"):
         response = dispute.clients["respondent"].get(body["url"])
     assert response.status_code == 409
     assert response.get_json()["title"] == "The stored file is damaged."
-    warnings = [r for r in caplog.records if r.name == "odr.cases.evidence"]
+    warnings = [r for r in caplog.records if r.name == "odr.evidence.services"]
     assert len(warnings) == 1
     logged = warnings[0].getMessage()
     assert body["id"] in logged and dispute.data["reference"] in logged
@@ -519,7 +519,7 @@ def test_a_tampered_stored_file_is_refused_and_logged(app, dispute, caplog):
 def test_a_missing_stored_file_is_refused_and_logged(app, dispute, caplog):
     body = must_upload(dispute.clients["claimant"], dispute.id, "gone.txt", b"soon gone\n")
     stored_path(app, body["sha256"]).unlink()
-    with caplog.at_level(logging.WARNING, logger="odr.cases.evidence"):
+    with caplog.at_level(logging.WARNING, logger="odr.evidence.services"):
         assert dispute.clients["claimant"].get(body["url"]).status_code == 409
     assert "is missing" in caplog.text
 
@@ -680,7 +680,7 @@ def test_a_tampered_file_is_refused_on_the_web_too(app, dispute, web, caplog):
     body = must_upload(dispute.clients["claimant"], dispute.id, "a.txt", b"web tamper\n")
     stored_path(app, body["sha256"]).write_bytes(b"web tampered\n")
     web.login(dispute.users["claimant"].email)
-    with caplog.at_level(logging.WARNING, logger="odr.cases.evidence"):
+    with caplog.at_level(logging.WARNING, logger="odr.evidence.services"):
         response = web.get(f"/disputes/{dispute.id}/evidence/{body['id']}", follow_redirects=True)
     assert "no longer match the SHA-256" in response.get_data(as_text=True)
     assert body["id"] in caplog.text

@@ -12,16 +12,16 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from odr.cases import media
-from odr.cases.evidence import (
+from odr.cases.models import Evidence
+from odr.errors import ValidationError
+from odr.evidence import media
+from odr.evidence.services import (
     MAX_BATCH_FILES,
     MAX_FILE_SIZE,
     MAX_VIDEO_SIZE,
     check_upload,
     clean_caption,
 )
-from odr.cases.models import Evidence
-from odr.errors import ValidationError
 from odr.extensions import db
 from tests.cases.test_evidence import (
     PNG,

@@ -23,11 +23,11 @@ from hypothesis.stateful import (
 
 from odr import clock
 from odr.accounts.models import User
-from odr.cases import evidence
-from odr.cases import services as cases
+from odr.cases import firing, lodging, reading
 from odr.cases.events import verify_all_chains
 from odr.cases.models import Case, Event
 from odr.errors import DomainError
+from odr.evidence import services as evidence
 from odr.extensions import db
 from odr.negotiation import services as negotiation
 from odr.negotiation.models import Offer
@@ -93,7 +93,7 @@ class DisputeLife(RuleBasedStateMachine):
 
     def _offered(self, who: str) -> list[str]:
         try:
-            return cases.view_case(self.people[who], self.public_id).actions
+            return reading.view_case(self.people[who], self.public_id).actions
         except DomainError:
             return []
 
@@ -109,14 +109,14 @@ class DisputeLife(RuleBasedStateMachine):
                 .order_by(Offer.id.desc())
             )
             if offer is None:
-                cases.fire(case, action, user)  # nothing to answer: the service refuses
+                firing.fire(case, action, user)  # nothing to answer: the service refuses
             else:
                 getattr(negotiation, action)(case, user, offer.public_id)
         elif action == "add_evidence":
             self.uploads += 1
             evidence.add_evidence(case, user, "notes.txt", f"note {self.uploads}".encode())
         else:
-            cases.fire(case, action, user, **_params(action))
+            firing.fire(case, action, user, **_params(action))
 
     @initialize(consent=st.booleans(), flagged=st.booleans(), respondent_consents=st.booleans())
     def lodge(self, consent: bool, flagged: bool, respondent_consents: bool) -> None:
@@ -124,12 +124,12 @@ class DisputeLife(RuleBasedStateMachine):
         if flagged:
             overrides["claim__amount"] = {"amount": "900.00", "currency": "EUR"}
         with self.app.test_request_context(), clock.travel_to(self.now):
-            case = cases.lodge_dispute(
+            case = lodging.lodge_dispute(
                 filer=self.people["claimant"], body=lodging_body(**overrides)
             )
             self.case_id, self.public_id = case.id, case.public_id
             if respondent_consents and not flagged:
-                cases.fire(case, "consent_to_arbitration", self.people["respondent"])
+                firing.fire(case, "consent_to_arbitration", self.people["respondent"])
 
     @rule(who=st.sampled_from(PEOPLE), action=st.sampled_from(_actions()))
     def act(self, who: str, action: str) -> None:

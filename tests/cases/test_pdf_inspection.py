@@ -9,7 +9,7 @@ import time
 import pytest
 
 from odr.bounded import OutOfBounds, run_bounded
-from odr.cases.pdf_inspection import (
+from odr.evidence.pdf_inspection import (
     MB,
     Budget,
     Reading,

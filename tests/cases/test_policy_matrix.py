@@ -11,10 +11,10 @@ import sqlalchemy as sa
 
 from odr import clock
 from odr.arbitration.models import Award, Statement
-from odr.cases.evidence import CheckedFile, check_upload
+from odr.cases.firing import fire
 from odr.cases.models import STATES, Case, Evidence
-from odr.cases.services import fire
 from odr.errors import Conflict, Forbidden, NotFound
+from odr.evidence.services import CheckedFile, check_upload
 from odr.extensions import db
 from odr.mediation.models import Proposal
 from odr.negotiation.models import Offer
@@ -198,7 +198,7 @@ def _reset(case_id: int, state: str) -> None:
 
 
 def _stored_file() -> CheckedFile:
-    from odr.documents.storage import get_storage
+    from odr.storage import get_storage
 
     data = b"The courier's receipt, copied out.\n"
     get_storage().put(data)

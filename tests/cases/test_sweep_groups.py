@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from odr import clock
 from odr.accounts.models import User
-from odr.cases import services as cases
+from odr.cases import hooks
 from odr.cases.events import verify_all_chains
 from odr.cases.models import Case, Event
 from odr.errors import Conflict
@@ -76,9 +76,9 @@ def refusing_escalation():
         if ctx.case.id in refused:
             raise Conflict("not_now", action="escalate", state=ctx.case.state)
 
-    cases.AFTER.setdefault("escalate", []).append(refuse)
+    hooks.AFTER.setdefault("escalate", []).append(refuse)
     yield refused
-    cases.AFTER["escalate"].remove(refuse)
+    hooks.AFTER["escalate"].remove(refuse)
 
 
 def test_a_case_the_rules_refuse_stays_due_and_the_rest_of_its_group_fires(

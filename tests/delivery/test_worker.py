@@ -15,9 +15,8 @@ import pytest
 import sqlalchemy as sa
 from huey.exceptions import TaskLockedException
 
-from odr import clock
+from odr import clock, worker
 from odr.cases.models import Case
-from odr.delivery import queue
 from odr.delivery.services import queue_mail
 from odr.extensions import db
 from tests.factories import lodge, make_user
@@ -51,17 +50,17 @@ def test_the_sweep_command_fires_due_timeouts_and_reports_counts(app, api):
 def test_the_periodic_sweep_runs_every_minute_and_never_twice_at_once(app, api):
     start = clock.now().replace(second=0, microsecond=0)
     assert all(
-        queue.sweep_task.task_class().validate_datetime(start + timedelta(minutes=n))
+        worker.sweep_task.task_class().validate_datetime(start + timedelta(minutes=n))
         for n in range(5)
     )
     dispute = lodge(api.as_user(make_user(app, "consumer")))
     with clock.travel_to(clock.now() + timedelta(days=8)):
-        with queue.huey.lock_task("odr-sweep"):
+        with worker.huey.lock_task("odr-sweep"):
             with pytest.raises(TaskLockedException):
-                queue.sweep_task.call_local()
+                worker.sweep_task.call_local()
             assert state_of(app, dispute) == "negotiation"
         with app.app_context():
-            queue.sweep_task.call_local()
+            worker.sweep_task.call_local()
     assert state_of(app, dispute) == "mediation"
 
 
@@ -88,7 +87,7 @@ def test_a_worker_process_delivers_what_is_queued(app, api, mailbox, tmp_path):
         )
         db.session.commit()
     # Another process (a web server, say) asks the queue for a delivery.
-    enqueue = "from odr.delivery.queue import deliver_outbox_task; deliver_outbox_task()"
+    enqueue = "from odr.worker import deliver_outbox_task; deliver_outbox_task()"
     subprocess.run([sys.executable, "-c", enqueue], cwd=ROOT, env=environment, check=True)
 
     worker = subprocess.Popen(

@@ -205,7 +205,7 @@ def test_a_correction_supersedes_and_both_stay_verifiable(app, api):
 
 
 def test_a_stored_file_that_no_longer_matches_its_hash_is_not_served(app, api):
-    from odr.documents.storage import get_storage
+    from odr.storage import get_storage
 
     dispute, claimant, _merchant = settle_by_offer(app, api)
     [item] = listed(claimant, dispute)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from odr.referrals.directory import add_partner, signing_secrets
+from odr.referrals.directory import add_partner
+from odr.referrals.secrets import signing_secrets
 from tests.referrals.simulator import PartnerSimulator
 
 

@@ -34,11 +34,12 @@ import sqlalchemy as sa
 from werkzeug.http import HTTP_STATUS_CODES
 
 from odr import clock
-from odr.cases.evidence import MAX_FILE_SIZE
 from odr.delivery.services import BACKOFF
+from odr.evidence.services import MAX_FILE_SIZE
 from odr.extensions import db
-from odr.referrals.directory import ROTATION_GRACE, find_partner, signing_secrets
+from odr.referrals.directory import ROTATION_GRACE, find_partner
 from odr.referrals.models import Referral
+from odr.referrals.secrets import signing_secrets
 from odr.referrals.webhooks import DEFAULT_TIMEOUT, EVENT_TYPES
 from odr.sweep import sweep
 from odr.workflow import get_workflow

@@ -22,9 +22,9 @@ from odr.referrals.directory import (
     disable_partner,
     find_partner,
     rotate_secret,
-    signing_secrets,
 )
 from odr.referrals.models import Partner, PartnerSecret, Referral
+from odr.referrals.secrets import signing_secrets
 from odr.referrals.webhooks import queue_webhook
 from tests.cases.test_query_count import _queries_for
 from tests.factories import lodge, make_user

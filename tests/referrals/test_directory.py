@@ -10,8 +10,9 @@ import pytest
 
 from odr import clock
 from odr.extensions import db
-from odr.referrals.directory import find_partner, signing_secrets
+from odr.referrals.directory import find_partner
 from odr.referrals.models import Partner, PartnerSecret
+from odr.referrals.secrets import signing_secrets
 
 AGENCY = [
     "--name", "Schlichtungsstelle Online", "--countries", "DE,AT", "--languages", "de,en",

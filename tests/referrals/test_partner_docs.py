@@ -20,8 +20,8 @@ import pytest
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from odr import clock
+from odr.cases.law import OVERRIDE, RULES
 from odr.referrals.directory import new_signing_secret
-from odr.referrals.law import OVERRIDE, RULES
 from odr.referrals.progress import PROGRESS_CODES
 from odr.referrals.reports import OUTCOMES
 from odr.referrals.webhooks import EVENT_TYPES

@@ -18,7 +18,7 @@ from flask_babel import force_locale
 
 from odr.accounts.models import User
 from odr.cases.events import append_event
-from odr.cases.services import lock_case
+from odr.cases.firing import lock_case
 from odr.db import write_transaction
 from odr.delivery.models import OutboxMessage
 from odr.delivery.services import render_mail

@@ -3,11 +3,11 @@
 An upload is judged by its bytes, never by its name or declared type: a PDF, a PNG, JPEG, WebP or
 HEIC photo, or plain UTF-8 text, at most 10 MB; a short MP4 or QuickTime video, at most 25 MB and
 3 minutes; at most 50 MB for a dispute. A PDF is inspected by
-`odr.cases.pdf_inspection` in a child process bounded in CPU time, wall time and memory
+`odr.evidence.pdf_inspection` in a child process bounded in CPU time, wall time and memory
 (`check_pdf`, which a partner agency's outcome document goes through too): one that would act by
 itself or reach outside the document (JavaScript, actions other than a link, embedded files, rich
 media, XFA forms), that cannot be read, or that costs too much to read is refused, naming the
-field. Photos and videos go through `odr.cases.media` in a bounded child too (`check_media`): a
+field. Photos and videos go through `odr.evidence.media` in a bounded child too (`check_media`): a
 HEIC must decode, a video's boxes must fit together and hold their own data; each photo gets a
 small WebP thumbnail, made there once. The bytes (and the thumbnail's) are stored by their SHA-256
 before the transaction; `fire` then records the evidence in the case's event log. A download is
@@ -38,22 +38,16 @@ from flask_babel import lazy_gettext as _l
 
 from odr import bounded
 from odr.accounts.models import User
-from odr.cases import media, pdf_inspection
+from odr.cases.firing import fire, refuse_unless_allowed
 from odr.cases.guards import GuardContext
+from odr.cases.hooks import effect, parameters
 from odr.cases.models import Case, Evidence
-from odr.cases.services import (
-    effect,
-    find_case,
-    fire,
-    load_users,
-    parameters,
-    refuse_unless_allowed,
-    tell_parties,
-    tell_user,
-)
-from odr.documents.storage import get_storage, sha256_of
+from odr.cases.reading import find_case, load_users
+from odr.delivery.notices import tell_parties, tell_user
 from odr.errors import Conflict, NotFound, ValidationError
+from odr.evidence import media, pdf_inspection
 from odr.extensions import db
+from odr.storage import get_storage, sha256_of
 from odr.workflow import Transition
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ still act before then is told once, by the sweep, 48 hours ahead: `cases.reminde
 holds the deadline reminded of, so a second sweep sends nothing, and a new deadline (an answer that
 extends negotiation, a mediator assigned, a new award) gets its own reminder. Deadlines whose rule
 only `remind`s (screening, arbitration, a partner's case, a stage waiting for its neutral) send
-their reminder when they pass, re-armed (`services._remind`); they get none ahead.
+their reminder when they pass, re-armed (`odr.delivery.notices`); they get none ahead.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ import sqlalchemy as sa
 from odr import clock
 from odr.accounts.models import User
 from odr.cases.batch import lock_cases
+from odr.cases.firing import deadline_rule
 from odr.cases.models import Case
 from odr.cases.performance import chosen_zone, party_zone
-from odr.cases.services import deadline_rule, party_account_ids
+from odr.cases.reading import party_account_ids
 from odr.db import write_transaction
 from odr.delivery.services import notify, queue_mail
 from odr.extensions import db
-from odr.referrals.services import agency_users
+from odr.policy import agency_users
 from odr.workflow import get_workflow
 
 AHEAD = timedelta(hours=48)

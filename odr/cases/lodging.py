@@ -1,0 +1,126 @@
+"""Lodging a dispute: validated, screened, numbered and recorded as one transaction.
+
+Where it goes first (negotiation, screening, a partner agency abroad) is decided by the listeners
+`on_lodging` (routing by the governing law); who is told, and what is counted, by `on_lodged`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
+
+from odr import clock
+from odr.accounts.models import User
+from odr.cases.events import append_event
+from odr.cases.firing import next_deadline
+from odr.cases.hooks import ON_LODGED, ON_LODGING
+from odr.cases.law import LawFacts, governing_law
+from odr.cases.models import Case, ReferenceCounter
+from odr.cases.reading import OPEN_STATES
+from odr.cases.schemas import parse_lodging
+from odr.db import write_transaction
+from odr.errors import Forbidden
+from odr.extensions import db
+from odr.policy import require_confirmed_email
+from odr.queue import schedule_delivery
+from odr.workflow import get_workflow
+
+
+def next_reference(year: int) -> str:
+    """`ODR-YYYY-NNNNNN`, from a counter incremented atomically by an upsert."""
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    statement = (
+        insert(ReferenceCounter)
+        .values(year=year, last_value=1)
+        .on_conflict_do_update(
+            index_elements=[ReferenceCounter.year],
+            set_={"last_value": ReferenceCounter.last_value + 1},
+        )
+        .returning(ReferenceCounter.last_value)
+    )
+    number = db.session.execute(statement).scalar_one()
+    return f"ODR-{year}-{number:06d}"
+
+
+def _screening_flags(columns: dict[str, Any]) -> list[str]:
+    flags = []
+    duplicate = db.session.scalar(
+        sa.select(Case.id)
+        .where(
+            Case.respondent_email == columns["respondent_email"],
+            Case.order_reference == columns["order_reference"],
+            Case.state.in_(OPEN_STATES),
+        )
+        .limit(1)
+    )
+    if duplicate is not None:
+        flags.append("possible_duplicate")
+    ceilings = current_app.config["CLAIM_CEILINGS"]
+    ceiling = ceilings.get(columns["claim_currency"])
+    if ceiling is not None and columns["claim_amount_minor"] > ceiling:
+        flags.append("claim_above_ceiling")
+    if (
+        columns["claim_currency"] == columns["order_currency"]
+        and columns["claim_amount_minor"] > columns["order_total_minor"]
+    ):
+        flags.append("claim_above_order_total")
+    return flags
+
+
+def lodge_dispute(*, filer: User, body: Any) -> Case:
+    """Validate, screen and record a new dispute; its listeners route it and tell the parties."""
+    if filer.role not in ("consumer", "platform"):
+        raise Forbidden("only consumers and platforms lodge disputes")
+    require_confirmed_email(filer)
+    columns = parse_lodging(body, filer=filer)
+    workflow = get_workflow("dispute")
+    now = clock.now()
+    law, rule = governing_law(
+        LawFacts(
+            consumer_country=columns["claimant_country"],
+            merchant_country=columns["respondent_country"],
+            consumer_chose_merchant_law=columns["consumer_chose_merchant_law"],
+            merchant_targets_consumer_country=columns["merchant_targets_consumer_country"],
+        )
+    )
+    with write_transaction(db.session):
+        flags = _screening_flags(columns)
+        case = Case(
+            **columns,
+            reference=next_reference(now.year),
+            workflow=workflow.name,
+            workflow_version=workflow.version,
+            state="filed" if flags else "negotiation",
+            state_entered_at=now,
+            governing_law=law,
+            governing_law_rule=rule,
+            screening_flags=flags,
+            claimant_user_id=filer.id if filer.role == "consumer" else None,
+            filed_by_user_id=filer.id,
+            transfer_consent_at=now if columns["transfer_consent"] else None,
+            created_at=now,
+        )
+        db.session.add(case)
+        db.session.flush()
+        routed: dict[str, Any] = {"foreign_law_note": None, "referral": None}
+        for hook in ON_LODGING:
+            routed |= hook(case)
+        case.deadline_at = next_deadline(case, workflow.states[case.state])
+        data = {
+            "state": case.state,
+            "governing_law": law,
+            "governing_law_rule": rule,
+            "screening_flags": flags,
+            **routed,
+            "claim_amount": case.claim_amount_minor,
+            "currency": case.claim_currency,
+        }
+        append_event(case, kind="lodged", actor=filer, role="claimant", data=data)
+        for listener in ON_LODGED:
+            listener(case, data)
+    schedule_delivery()
+    return case

@@ -1,0 +1,254 @@
+"""Reading cases for a page or the API: what a user sees, in a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from odr.accounts.models import User
+from odr.cases.batch import current_batch, read_once
+from odr.cases.guards import GuardContext
+from odr.cases.models import Case, CaseNote, Event, Evidence, Message, RespondentLink
+from odr.errors import NotFound
+from odr.extensions import db
+from odr.policy import (
+    available_actions,
+    case_role,
+    latest_referral,
+    visible_cases,
+    visible_events,
+    visible_messages,
+)
+from odr.workflow import get_workflow
+
+OPEN_STATES = ("filed", "negotiation", "mediation", "arbitration", "referred", "with_partner")
+
+
+def is_visible(user: Any, public_id: str) -> bool:
+    """Whether the user still sees the case (a neutral who recused no longer does)."""
+    query = visible_cases(user).with_only_columns(Case.id).where(Case.public_id == public_id)
+    return db.session.scalar(query) is not None
+
+
+def find_case(user: Any, public_id: str) -> Case:
+    """The case, if the user may see it; otherwise NotFound, never a hint that it exists."""
+    case = db.session.scalar(visible_cases(user).where(Case.public_id == public_id))
+    if case is None:
+        raise NotFound()
+    return case
+
+
+def load_offers(case: Case) -> list[Any]:
+    from odr.negotiation.models import Offer
+
+    return list(
+        db.session.scalars(sa.select(Offer).where(Offer.case_id == case.id).order_by(Offer.id))
+    )
+
+
+def load_events(case: Case) -> list[Event]:
+    return list(
+        db.session.scalars(sa.select(Event).where(Event.case_id == case.id).order_by(Event.seq))
+    )
+
+
+def load_users(ids: set[int | None]) -> dict[int, User]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(wanted)))}
+
+
+def load_context(
+    case: Case, actor: Any, role: str | None, params: dict | None = None
+) -> GuardContext:
+    """What the guards read, each part loaded once when first asked for: the offers, the latest
+    proposal, the statements."""
+    from odr.arbitration.models import Statement
+    from odr.mediation.models import Proposal
+
+    def latest_proposal() -> Any:
+        return db.session.scalars(
+            sa.select(Proposal)
+            .where(Proposal.case_id == case.id)
+            .order_by(Proposal.id.desc())
+            .limit(1)
+        ).first()
+
+    def statements() -> list[Any]:
+        return list(
+            db.session.scalars(
+                sa.select(Statement).where(Statement.case_id == case.id).order_by(Statement.id)
+            )
+        )
+
+    return GuardContext(
+        case=case,
+        actor=actor,
+        role=role,
+        params=params or {},
+        loaders={
+            "offers": lambda: load_offers(case),
+            "proposal": latest_proposal,
+            "statements": statements,
+        },
+    )
+
+
+@dataclass
+class CaseView:
+    """Everything a page or an API answer shows of one case, loaded in a fixed number of queries."""
+
+    case: Case
+    role: str
+    offers: list[Any]
+    actions: list[str]
+    users: dict[int, User]
+    proposal: Any = None
+    events: list[Event] | None = None
+    notes: dict[int, str] | None = None
+    messages: list[Message] | None = None
+    statements: list[Any] | None = None
+    award: Any = None
+    evidence: list[Evidence] | None = None
+    documents: list[Any] | None = None
+    referral: tuple[Any, Any] | None = None  # the newest referral and its agency
+
+
+def view_case(user: Any, public_id: str, *, with_events: bool = False) -> CaseView:
+    from odr.arbitration.models import Award
+
+    case = find_case(user, public_id)
+    role = case_role(user, case)
+    ctx = load_context(case, user, role)
+    actions = available_actions(get_workflow(case.workflow, case.workflow_version), ctx)
+    view = CaseView(case, role, ctx.offers, actions, {}, ctx.proposal)
+    view.referral = latest_referral(case.id)
+    ids = {case.mediator_id, case.arbitrator_id}
+    if with_events:
+        view.events = list(
+            db.session.scalars(
+                sa.select(Event).where(visible_events(user, role, case)).order_by(Event.seq)
+            )
+        )
+        rows = db.session.execute(
+            sa.select(CaseNote.id, CaseNote.body).where(CaseNote.case_id == case.id)
+        )
+        view.notes = {note_id: body for note_id, body in rows}
+        view.messages = list(
+            db.session.scalars(
+                sa.select(Message).where(visible_messages(user, role, case)).order_by(Message.id)
+            )
+        )
+        view.statements = ctx.statements
+        view.award = db.session.scalar(sa.select(Award).where(Award.case_id == case.id))
+        view.evidence = list(
+            db.session.scalars(
+                sa.select(Evidence).where(Evidence.case_id == case.id).order_by(Evidence.id)
+            )
+        )
+        ids |= {event.actor_id for event in view.events}
+        ids |= {message.author_id for message in view.messages}
+        ids |= {item.uploader_id for item in view.evidence}
+    view.users = load_users(ids)
+    return view
+
+
+def list_events(user: Any, public_id: str, *, limit: int, after_seq: int = 0) -> list[Event]:
+    case = find_case(user, public_id)
+    visible = visible_events(user, case_role(user, case), case)
+    return list(
+        db.session.scalars(
+            sa.select(Event).where(visible, Event.seq > after_seq).order_by(Event.seq).limit(limit)
+        )
+    )
+
+
+# Offers, messages and evidence have their own endpoints; the actions endpoint does not take them.
+
+
+ACTIONS_WITH_OWN_ENDPOINT = (
+    "make_offer",
+    "accept_offer",
+    "reject_offer",
+    "post_message",
+    "add_evidence",
+)
+
+
+def action_spec(case: Case, action: str) -> dict[str, Any]:
+    """The declared parameters of an action fired by name; unknown actions are NotFound."""
+    workflow = get_workflow(case.workflow, case.workflow_version)
+    spec = workflow.actions.get(action)
+    if spec is None or action in ACTIONS_WITH_OWN_ENDPOINT:
+        raise NotFound("unknown action")
+    return spec
+
+
+def list_cases(user: Any, *, limit: int = 50, after_id: int | None = None) -> list[Case]:
+    """Newest first, by keyset on the id."""
+    query = visible_cases(user).order_by(Case.id.desc()).limit(limit)
+    if after_id is not None:
+        query = query.where(Case.id < after_id)
+    return list(db.session.scalars(query))
+
+
+def case_managers() -> list[User]:
+    """The active case managers; read once for a group of changes."""
+    query = sa.select(User).where(User.role == "case_manager", User.active)
+    return read_once("case_managers", lambda: list(db.session.scalars(query)))
+
+
+def _party_accounts_query() -> sa.CompoundSelect:
+    """(case id, party, account id) for the cases bound as `case_ids`; each branch is a plain
+    indexed join (an OR inside a join would make the database scan the accounts for each case)."""
+    cases = Case.id.in_(sa.bindparam("case_ids", expanding=True))
+    merchant = aliased(User)
+    is_principal = sa.and_(
+        merchant.role == "merchant",
+        merchant.merchant_id.is_(None),
+        merchant.email_verified_at.is_not(None),
+    )
+    principals = sa.union_all(  # the merchant accounts that answer for each case
+        sa.select(Case.id.label("case_id"), merchant.id.label("principal"))
+        .join(merchant, merchant.email == Case.respondent_email)
+        .where(cases, is_principal),
+        sa.select(RespondentLink.case_id, merchant.id)
+        .join(merchant, merchant.id == RespondentLink.merchant_id)
+        .where(RespondentLink.case_id.in_(sa.bindparam("case_ids", expanding=True)), is_principal),
+    ).cte("principals")
+    account = aliased(User)
+    usable = sa.and_(account.active, account.email_verified_at.is_not(None))
+    branches = [
+        sa.select(Case.id, sa.literal("claimant"), account.id)
+        .join(account, account.id == column)
+        .where(cases, account.active)
+        for column in (Case.claimant_user_id, Case.filed_by_user_id)
+    ] + [
+        sa.select(principals.c.case_id, sa.literal("respondent"), account.id)
+        .join(account, column == principals.c.principal)
+        .where(usable)
+        for column in (account.id, account.merchant_id)  # the merchant, then its staff
+    ]
+    return sa.union_all(*branches)
+
+
+PARTY_ACCOUNTS = _party_accounts_query()  # built once: it runs on every change of state
+
+
+def party_accounts(case_ids: list[int]) -> dict[int, dict[str, set[int]]]:
+    """The active accounts that act as each party of each case (a merchant's staff included)."""
+    accounts = {case_id: {"claimant": set(), "respondent": set()} for case_id in case_ids}
+    for case_id, party, user_id in db.session.execute(PARTY_ACCOUNTS, {"case_ids": case_ids}):
+        accounts[case_id][party].add(user_id)
+    return accounts
+
+
+def party_account_ids(case: Case) -> dict[str, set[int]]:
+    batch = current_batch()
+    if batch is not None and case.id in batch.accounts:
+        return batch.accounts[case.id]
+    return party_accounts([case.id])[case.id]

@@ -1,0 +1,1 @@
+"""Evidence: files the parties add to a dispute, checked by content and stored."""
