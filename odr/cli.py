@@ -106,7 +106,8 @@ def token_create_command(
     from datetime import timedelta
 
     from odr import clock
-    from odr.accounts.services import create_token, find_user_by_email
+    from odr.accounts.services import find_user_by_email
+    from odr.accounts.tokens import create_token
     from odr.errors import EmailNotConfirmed
 
     user = find_user_by_email(email)

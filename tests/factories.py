@@ -9,7 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 from odr import clock
-from odr.accounts.services import create_token, create_user
+from odr.accounts.services import create_user
+from odr.accounts.tokens import create_token
 from odr.extensions import db
 
 PASSWORD = "correct horse battery"

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from odr.accounts import services
+from odr.accounts import staff
 from odr.config import SUPPORTED_LOCALES
 from odr.errors import ValidationError
 
@@ -32,7 +32,7 @@ def case_manager_required(view: Callable) -> Callable:
 @case_manager_required
 def users() -> Any:
     after = request.args.get("after", type=int)
-    rows = services.list_users(after_id=after, limit=51)
+    rows = staff.list_users(after_id=after, limit=51)
     return render_template(
         "admin/users.html", users=rows[:50], next_after=rows[49].id if len(rows) > 50 else None
     )
@@ -57,7 +57,7 @@ def new_user() -> Any:
             "conflicts": _csv(form.get("conflicts", "")),
         }
         try:
-            user = services.create_staff_account(current_user, fields)
+            user = staff.create_staff_account(current_user, fields)
         except ValidationError as error:
             errors = error.errors
         else:
@@ -68,7 +68,7 @@ def new_user() -> Any:
             "admin/new_user.html",
             errors=errors,
             form=form,
-            roles=services.PROVIDER_STAFF_ROLES,
+            roles=staff.PROVIDER_STAFF_ROLES,
             locales=SUPPORTED_LOCALES,
         ),
         422 if errors else 200,
@@ -79,7 +79,7 @@ def new_user() -> Any:
 @case_manager_required
 def deactivate(user_id: int) -> Any:
     try:
-        user = services.deactivate_user(current_user, user_id)
+        user = staff.deactivate_user(current_user, user_id)
     except ValidationError as error:
         for message in error.errors.values():
             flash(message, "error")

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from odr import clock
 from odr.accounts.links import LinkError, link_url, make_link_token, read_link_token, spend_link
 from odr.accounts.models import User
-from odr.accounts.services import revoke_every_token
 from odr.accounts.sessions import end_other_sessions
+from odr.accounts.tokens import revoke_every_token
 from odr.cases.events import append_event
 from odr.cases.firing import lock_case
 from odr.cases.hooks import on_lodged

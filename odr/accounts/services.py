@@ -1,11 +1,12 @@
-"""Accounts: creating users, checking passwords, and API tokens (stored hashed, shown once)."""
+"""Accounts: creating users, signing up, checking passwords, verifying and changing addresses.
+
+API tokens are in `odr.accounts.tokens`, accounts made by someone else in `odr.accounts.staff`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
-from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
@@ -23,12 +24,13 @@ from odr.accounts.audit import (
     record_security_event_now,
 )
 from odr.accounts.links import LinkError, link_url, make_link_token, read_link_token, spend_link
-from odr.accounts.models import OTHER_SCOPES, PARTNER_SCOPES, ROLES, SCOPES, ApiToken, User
+from odr.accounts.models import ROLES, User
 from odr.accounts.passwords import password_problem
 from odr.accounts.sessions import end_other_sessions
+from odr.accounts.tokens import revoke_every_token
 from odr.db import write_transaction
 from odr.delivery.services import queue_mail
-from odr.errors import Forbidden, NotFound, ValidationError
+from odr.errors import ValidationError
 from odr.extensions import db
 from odr.queue import schedule_delivery
 from odr.validation import FieldReader
@@ -36,7 +38,6 @@ from odr.validation import FieldReader
 _hasher = PasswordHasher()
 # Tests set ARGON2_CHEAP: still Argon2id, at the cheapest parameters, so fixtures stay fast.
 _cheap_hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
-TOKEN_PREFIX = "odr_"  # noqa: S105 (a prefix, not a secret)
 # Verifying against this keeps the time of a log-in for an unknown e-mail like a known one.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
@@ -59,7 +60,7 @@ def _timezones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-def _check_account_fields(reader: FieldReader, fields: dict[str, Any]) -> dict[str, Any]:
+def check_account_fields(reader: FieldReader, fields: dict[str, Any]) -> dict[str, Any]:
     values = {
         "email": reader.email(fields, "email", "email"),
         "name": reader.string(fields, "name", "name"),
@@ -92,7 +93,7 @@ def create_user(
     """Create an account. Accounts made by staff or the command line count as verified."""
     reader = FieldReader()
     fields = {"email": email, "name": name, "country": country, "language": language}
-    values = _check_account_fields(reader, {**fields, "timezone": timezone})
+    values = check_account_fields(reader, {**fields, "timezone": timezone})
     if role not in ROLES:
         reader.fail("role", _l("Choose one of: %(choices)s.", choices=", ".join(ROLES)))
     if password is not None:
@@ -143,100 +144,8 @@ def warn_of_guessing(email: str) -> None:
         return
     with write_transaction(db.session):
         key = f"password-guessing:{user.id}:{secrets.token_hex(8)}"
-        _mail_account(user, "password_guessing", key)
+        mail_account(user, "password_guessing", key)
     schedule_delivery()
-
-
-def _token_hash(token: str) -> str:
-    # Tokens carry 256 random bits, so a fast hash is enough to make a stolen table useless.
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-TOKEN_DAYS = 90  # a token's life when none is asked for
-TOKEN_MAX_DAYS = 366
-
-
-def token_scopes_allowed(role: str) -> tuple[str, ...]:
-    """The scopes a token of an account of this role may hold, and holds when none are named."""
-    return PARTNER_SCOPES if role == "partner" else OTHER_SCOPES
-
-
-def create_token(
-    user: User,
-    *,
-    name: str = "default",
-    scopes: Iterable[str] | None = None,
-    expires_at: datetime | None = None,
-) -> tuple[ApiToken, str]:
-    """A new API token; the plain token is returned once and never stored.
-
-    Only an account whose address is confirmed may have one. Without `scopes` it holds all its
-    role may hold; without `expires_at` it lasts 90 days, and never more than a year.
-    """
-    from odr.policy import require_confirmed_email
-
-    require_confirmed_email(user)
-    reader = FieldReader()
-    if not name or len(name) > 100:
-        reader.fail("name", _l("Give the token a name of at most 100 characters."))
-    allowed = token_scopes_allowed(user.role)
-    wanted = set(scopes or ()) or set(allowed)
-    if not wanted <= set(allowed):
-        reader.fail("scopes", _l("Choose one or more of: %(choices)s.", choices=", ".join(allowed)))
-    now = clock.now()
-    expires_at = expires_at or now + timedelta(days=TOKEN_DAYS)
-    if expires_at <= now:
-        reader.fail("expires_at", _l("Choose a time in the future."))
-    elif expires_at > now + timedelta(days=TOKEN_MAX_DAYS):
-        reader.fail("expires_at", _l("An API token may last at most a year."))
-    reader.raise_if_errors()
-    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with write_transaction(db.session):
-        token = ApiToken(
-            user_id=user.id,
-            name=name,
-            token_hash=_token_hash(plain),
-            scopes=[scope for scope in SCOPES if scope in wanted],
-            expires_at=expires_at,
-        )
-        db.session.add(token)
-        db.session.flush()
-        record_security_event("token_created", user_id=user.id, token_id=token.id)
-    return token, plain
-
-
-def token_in_use(plain: str) -> ApiToken | None:
-    """The token, with its active user, or None when unknown, expired or revoked."""
-    if not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
-        return None
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(plain)))
-    now = clock.now()
-    if token is None or token.revoked_at is not None or token.expires_at <= now:
-        return None
-    if not token.user.active:
-        return None
-    last = token.last_used_at
-    if last is None or (now - last).total_seconds() > 60:
-        with write_transaction(db.session):
-            db.session.execute(
-                sa.update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
-            )
-    return token
-
-
-def user_for_token(plain: str) -> User | None:
-    """The active user a bearer token belongs to, or None when unknown, expired or revoked."""
-    token = token_in_use(plain)
-    return token.user if token is not None else None
-
-
-def revoke_every_token(user_id: int) -> None:
-    """Every live API token of the account stops working; call inside a write transaction."""
-    db.session.execute(
-        sa.update(ApiToken)
-        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=clock.now())
-    )
 
 
 def set_language(user: User, language: str) -> None:
@@ -245,28 +154,7 @@ def set_language(user: User, language: str) -> None:
 
 
 # ---- API tokens on the account page -----------------------------------------------------------
-
-
-def list_tokens(user: User) -> list[ApiToken]:
-    return list(
-        db.session.scalars(
-            sa.select(ApiToken)
-            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-            .order_by(ApiToken.id.desc())
-        )
-    )
-
-
-def revoke_token(user: User, token_id: int) -> None:
-    with write_transaction(db.session):
-        token = db.session.get(ApiToken, token_id)
-        if token is None or token.user_id != user.id:
-            raise NotFound()
-        token.revoked_at = clock.now()
-        record_security_event("token_revoked", user_id=user.id, token_id=token.id)
-
-
-def _mail_account(
+def mail_account(
     user: User, template: str, key: str, *, to: str | None = None, **context: Any
 ) -> None:
     """Queue an account e-mail (not about a dispute) in the user's language; the caller commits."""
@@ -294,7 +182,7 @@ def sign_up(fields: dict[str, Any], *, proven_email: str | None = None) -> User 
     whose control was already shown by following an invitation link sent to it.
     """
     reader = FieldReader()
-    values = _check_account_fields(reader, fields)
+    values = check_account_fields(reader, fields)
     role = fields.get("role")
     if role not in SIGNUP_ROLES:
         reader.fail("role", _l("Choose one of: %(choices)s.", choices=", ".join(SIGNUP_ROLES)))
@@ -310,7 +198,7 @@ def sign_up(fields: dict[str, Any], *, proven_email: str | None = None) -> User 
     existing = find_user_by_email(values["email"])
     if existing is not None:
         with write_transaction(db.session):
-            _mail_account(
+            mail_account(
                 existing, "account_exists", f"account-exists:{existing.id}:{secrets.token_hex(8)}"
             )
         schedule_delivery()
@@ -335,7 +223,7 @@ def sign_up(fields: dict[str, Any], *, proven_email: str | None = None) -> User 
 
 def _queue_verification(user: User) -> None:
     token = make_link_token("verify_email", user=user.id, email=user.email)
-    _mail_account(
+    mail_account(
         user,
         "verify_email",
         f"verify:{user.id}:{token[-16:]}",
@@ -386,7 +274,7 @@ def verify_email(token: str, *, actor: Any = None, password: str = "") -> User:
 # ---- passwords --------------------------------------------------------------------------------
 
 
-def _password_fingerprint(user: User) -> str:
+def password_fingerprint(user: User) -> str:
     # A reset link names the password it replaces: once that changes, the link is dead.
     return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
 
@@ -399,9 +287,9 @@ def request_password_reset(email: str, *, language: str | None = None) -> None:
     if user is None or not user.active:
         _tell_no_account_uses(email, language)
         return
-    token = make_link_token("reset_password", user=user.id, pwd=_password_fingerprint(user))
+    token = make_link_token("reset_password", user=user.id, pwd=password_fingerprint(user))
     with write_transaction(db.session):
-        _mail_account(
+        mail_account(
             user,
             "reset_password",
             f"reset:{user.id}:{token[-16:]}",
@@ -430,7 +318,7 @@ def _tell_no_account_uses(email: str, language: str | None) -> None:
 def check_reset_link(token: str, purpose: str = "reset_password") -> User:
     payload = read_link_token(purpose, token)
     user = db.session.get(User, payload["user"])
-    if user is None or not user.active or payload["pwd"] != _password_fingerprint(user):
+    if user is None or not user.active or payload["pwd"] != password_fingerprint(user):
         raise LinkError("used")
     return user
 
@@ -495,14 +383,14 @@ def request_email_change(user: User, password: str, new_email: str) -> None:
         raise ValidationError({"new_email": _l("This e-mail address cannot be used.")})
     token = make_link_token("change_email", user=user.id, email=email)
     with write_transaction(db.session):
-        _mail_account(
+        mail_account(
             user,
             "confirm_email_change",
             f"change-email:{user.id}:{token[-16:]}",
             to=email,
             link=link_url("/account/email/confirm", token),
         )
-        _mail_account(
+        mail_account(
             user,
             "email_change_requested",
             f"change-email-notice:{user.id}:{token[-16:]}",
@@ -532,7 +420,7 @@ def confirm_email_change(token: str) -> User:
             old_email_hash=email_fingerprint(old),
             new_email_hash=email_fingerprint(user.email),
         )
-        _mail_account(
+        mail_account(
             user,
             "email_changed",
             f"email-changed:{user.id}:{payload['jti']}",
@@ -541,141 +429,6 @@ def confirm_email_change(token: str) -> User:
         )
     schedule_delivery()
     return user
-
-
-# ---- staff: the provider's neutrals and case managers, and a merchant's own staff ---------------
-
-PROVIDER_STAFF_ROLES = ("mediator", "arbitrator", "case_manager")
-
-
-def _welcome(user: User) -> None:
-    token = make_link_token("staff_welcome", user=user.id, pwd=_password_fingerprint(user))
-    _mail_account(
-        user, "staff_welcome", f"welcome:{user.id}", link=link_url("/password/welcome", token)
-    )
-
-
-def invite_to_choose_password(user: User) -> None:
-    """Send a new account made by someone else (staff, a merchant's staff, a partner agency's
-    desk) the link that sets its password."""
-    with write_transaction(db.session):
-        _welcome(db.session.get(User, user.id))
-    schedule_delivery()
-
-
-def create_staff_account(actor: User, fields: dict[str, Any]) -> User:
-    """A case manager creates a mediator, arbitrator or case manager; a welcome link sets the
-    password."""
-    if actor.role != "case_manager":
-        raise Forbidden()
-    role = fields.get("role")
-    if role not in PROVIDER_STAFF_ROLES:
-        raise ValidationError(
-            {"role": _l("Choose one of: %(choices)s.", choices=", ".join(PROVIDER_STAFF_ROLES))}
-        )
-    languages = [x for x in (fields.get("languages") or []) if x]
-    ceiling = fields.get("caseload_ceiling")
-    if ceiling is not None and (not isinstance(ceiling, int) or not 1 <= ceiling <= 10000):
-        raise ValidationError({"caseload_ceiling": _l("Must be a whole number from 1 to 10000.")})
-    user = create_user(
-        email=fields.get("email") or "",
-        name=fields.get("name") or "",
-        role=role,
-        country=fields.get("country") or "",
-        language=fields.get("language") or "",
-        languages=languages,
-        timezone=fields.get("timezone") or "UTC",
-        caseload_ceiling=ceiling,
-        conflicts=[x.strip().lower() for x in fields.get("conflicts") or [] if x.strip()],
-        verified=False,
-    )
-    invite_to_choose_password(user)
-    return user
-
-
-def add_merchant_staff(owner: User, fields: dict[str, Any]) -> User | None:
-    """A merchant adds a staff account that acts for it, with its own log-in.
-
-    An address that already has an account gets a notice instead (and None is returned); the
-    merchant gets the same answer, so the form does not tell who has an account.
-    """
-    if owner.role != "merchant" or owner.merchant_id is not None or not owner.email_verified:
-        raise Forbidden()
-    reader = FieldReader()
-    values = _check_account_fields(
-        reader,
-        {
-            "email": fields.get("email") or "",
-            "name": fields.get("name") or "",
-            "country": owner.country,
-            "language": fields.get("language") or owner.language,
-            "timezone": owner.timezone,
-        },
-    )
-    reader.raise_if_errors()
-    existing = find_user_by_email(values["email"])
-    if existing is not None:
-        with write_transaction(db.session):
-            _mail_account(
-                existing,
-                "staff_address_taken",
-                f"staff-address-taken:{existing.id}:{secrets.token_hex(8)}",
-                merchant=owner.name,
-            )
-        schedule_delivery()
-        return None
-    with write_transaction(db.session):  # one transaction, like the notice: alike in time too
-        user = User(**values, role="merchant", languages=[values["language"]], merchant_id=owner.id)
-        db.session.add(user)
-        db.session.flush()
-        _welcome(user)
-    schedule_delivery()
-    return user
-
-
-def merchant_staff(owner: User) -> list[User]:
-    """The merchant's staff who have joined (followed the welcome link). Those merely invited are
-    not shown: an address that already had an account never joins either, and the list must
-    not tell the one from the other."""
-    return list(
-        db.session.scalars(
-            sa.select(User)
-            .where(User.merchant_id == owner.id, User.email_verified_at.is_not(None))
-            .order_by(User.id)
-        )
-    )
-
-
-def deactivate_user(actor: User, user_id: int) -> User:
-    """Deactivate an account: its sessions and tokens stop working at once.
-
-    Case managers may deactivate anyone but themselves; a merchant, its own staff.
-    """
-    with write_transaction(db.session):
-        user = db.session.get(User, user_id)
-        allowed = actor.role == "case_manager" or (
-            user is not None and user.merchant_id == actor.id
-        )
-        if user is None or not allowed:
-            raise NotFound()
-        if user.id == actor.id:
-            raise ValidationError({"user": _l("You cannot deactivate your own account.")})
-        user.active = False
-        end_other_sessions(user.id)
-        record_security_event("account_deactivated", user_id=user.id, by=actor.id)
-        db.session.execute(
-            sa.update(ApiToken)
-            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-            .values(revoked_at=clock.now())
-        )
-    return user
-
-
-def list_users(*, after_id: int | None = None, limit: int = 50) -> list[User]:
-    query = sa.select(User).order_by(User.id.desc()).limit(limit)
-    if after_id is not None:
-        query = query.where(User.id < after_id)
-    return list(db.session.scalars(query))
 
 
 def record_failed_login(email: str) -> None:

@@ -20,7 +20,7 @@ from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from odr.accounts import invitations, services
+from odr.accounts import invitations, services, staff, tokens
 from odr.accounts.audit import record_security_event_now
 from odr.accounts.links import LinkError
 from odr.accounts.sessions import end_session, start_session
@@ -311,15 +311,15 @@ def _account_page(
     status: int | None = None,
 ) -> Any:
     """The account page; `form` names the form whose errors are shown (they share field names)."""
-    staff = services.merchant_staff(current_user) if current_user.role == "merchant" else []
+    members = staff.merchant_staff(current_user) if current_user.role == "merchant" else []
     page = render_template(
         "accounts/account.html",
         errors={form: errors or {}},
-        tokens=services.list_tokens(current_user),
+        tokens=tokens.list_tokens(current_user),
         new_token=new_token,
-        scopes_allowed=services.token_scopes_allowed(current_user.role),
-        token_days=services.TOKEN_DAYS,
-        staff=staff,
+        scopes_allowed=tokens.token_scopes_allowed(current_user.role),
+        token_days=tokens.TOKEN_DAYS,
+        staff=members,
     )
     return page, status or (422 if errors else 200)
 
@@ -381,7 +381,7 @@ def create_token() -> Any:
         return _account_page(reader.errors, form="token")
     expires_at = datetime.combine(day, time.max, tzinfo=UTC) if day else None
     try:
-        _token, plain = services.create_token(
+        _token, plain = tokens.create_token(
             current_user,
             name=request.form.get("name", "").strip(),
             scopes=request.form.getlist("scopes"),
@@ -404,7 +404,7 @@ def create_token() -> Any:
 @bp.post("/account/tokens/<int:token_id>/revoke")
 @login_required
 def revoke_token(token_id: int) -> Any:
-    services.revoke_token(current_user, token_id)
+    tokens.revoke_token(current_user, token_id)
     flash(_("The token is revoked."), "ok")
     return redirect(url_for("accounts.account"), 303)
 
@@ -415,7 +415,7 @@ def revoke_token(token_id: int) -> Any:
 def add_staff() -> Any:
     fields = {key: request.form.get(key, "") for key in ("name", "email", "language")}
     try:
-        services.add_merchant_staff(current_user, fields)
+        staff.add_merchant_staff(current_user, fields)
     except ValidationError as error:
         return _account_page(error.errors, form="staff")
     # The same whether or not the address had an account (it then got a notice instead).
@@ -426,6 +426,6 @@ def add_staff() -> Any:
 @bp.post("/account/staff/<int:user_id>/deactivate")
 @login_required
 def deactivate_staff(user_id: int) -> Any:
-    services.deactivate_user(current_user, user_id)
+    staff.deactivate_user(current_user, user_id)
     flash(_("The account is deactivated."), "ok")
     return redirect(url_for("accounts.account"), 303)

@@ -15,7 +15,7 @@ from flask import Response, g, request, url_for
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 
-from odr.accounts.services import token_in_use, user_for_token
+from odr.accounts.tokens import token_in_use, user_for_token
 from odr.api.problems import problem
 
 NO_SCOPE = frozenset({"api.me"})  # any live token may ask who it is

@@ -22,6 +22,7 @@ from odr.cases import firing, lodging, reading
 from odr.cases.schemas import case_to_api, event_to_api, message_to_api, offer_to_api
 from odr.documents import services as documents
 from odr.errors import ValidationError
+from odr.evidence import checks
 from odr.evidence import services as evidence
 from odr.limits import limited
 from odr.negotiation import services as negotiation
@@ -279,12 +280,12 @@ def post_message(dispute_id: str) -> Response:
     return jsonify(message_to_api(view.messages[-1])), 201
 
 
-def _upload_too_large(field: str = "file", message: Any = evidence.TOO_LARGE) -> Response:
+def _upload_too_large(field: str = "file", message: Any = checks.TOO_LARGE) -> Response:
     return problem(413, _("The upload is too large."), errors={field: message})
 
 
 def carries_file(
-    limit: int, field: str, message: Any = evidence.TOO_LARGE
+    limit: int, field: str, message: Any = checks.TOO_LARGE
 ) -> Callable[[Callable], Callable]:
     """Lets this route's request carry one file (the app's limit is lower); `limit` is the
     request's size with it, `field` the field named when it is too large, with `message`."""
@@ -305,9 +306,9 @@ def carries_file(
     return decorator
 
 
-evidence_upload = carries_file(evidence.MAX_EVIDENCE_REQUEST, "file", evidence.VIDEO_TOO_LARGE)
+evidence_upload = carries_file(checks.MAX_EVIDENCE_REQUEST, "file", checks.VIDEO_TOO_LARGE)
 # An outcome's PDF travels base64-encoded in JSON: 4 bytes for every 3, and room for the rest.
-outcome_upload = carries_file(evidence.MAX_FILE_SIZE * 4 // 3 + 64 * 1024, "document")
+outcome_upload = carries_file(checks.MAX_FILE_SIZE * 4 // 3 + 64 * 1024, "document")
 
 
 def _evidence_url(dispute_id: str, item: Any) -> str:
@@ -325,7 +326,7 @@ def upload_evidence(dispute_id: str) -> Response:
     caption = request.form.get("caption")
     try:
         item = evidence.add_evidence(case, g.api_user, filename, data, caption)
-    except evidence.EvidenceTooLarge as too_large:
+    except checks.EvidenceTooLarge as too_large:
         return _upload_too_large("file", too_large.errors["file"])
     body = evidence.evidence_to_api(item, g.api_user, _evidence_url(dispute_id, item))
     response = jsonify(body)

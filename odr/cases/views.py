@@ -43,6 +43,7 @@ from odr.cases.law import rule_reason
 from odr.cases.models import CATEGORIES, REMEDIES
 from odr.delivery.services import mark_case_seen
 from odr.errors import Conflict, StaleVersion, ValidationError
+from odr.evidence import checks
 from odr.evidence import services as evidence
 from odr.extensions import csrf
 from odr.limits import limited, logged_in_user
@@ -390,16 +391,16 @@ def upload_evidence(dispute_id: str) -> Any:
     """Several files in one go: each is added or refused on its own; the refused ones are named,
     with their reasons, next to the file control."""
     back = url_for("cases.dispute", dispute_id=dispute_id) + "#evidence-h"
-    if (request.content_length or 0) > evidence.MAX_BATCH_REQUEST:
-        flash(_("Evidence file: %(error)s", error=evidence.BATCH_TOO_LARGE), "error")
+    if (request.content_length or 0) > checks.MAX_BATCH_REQUEST:
+        flash(_("Evidence file: %(error)s", error=checks.BATCH_TOO_LARGE), "error")
         return redirect(back, 303)
-    request.max_content_length = evidence.MAX_BATCH_REQUEST
+    request.max_content_length = checks.MAX_BATCH_REQUEST
     if current_app.config["WTF_CSRF_ENABLED"]:
         csrf.protect()
     case = reading.find_case(current_user, dispute_id)
     files = [upload for upload in request.files.getlist("file") if upload.filename]
-    if len(files) > evidence.MAX_BATCH_FILES:
-        return _dispute_page(dispute_id, {"file": evidence.TOO_MANY_FILES}, 422)
+    if len(files) > checks.MAX_BATCH_FILES:
+        return _dispute_page(dispute_id, {"file": checks.TOO_MANY_FILES}, 422)
     uploads = evidence.uploads_from_form(files, request.form)
     try:
         batch = evidence.add_evidence_batch(case, current_user, uploads)

@@ -2,7 +2,7 @@
 
 `container_type` names the type from the `ftyp` box alone, cheaply, in the serving process.
 `inspect_media` then judges the file and runs only in a child process bounded in time and memory
-(`odr.evidence.services.check_media`, through `odr.bounded.run_bounded`):
+(`odr.evidence.checks.check_media`, through `odr.bounded.run_bounded`):
 
 - A picture (PNG, JPEG, WebP, HEIC) is decoded and a thumbnail made from it: at most
   `THUMBNAIL_SIZE` pixels a side, turned as its EXIF orientation says, written afresh as WebP with

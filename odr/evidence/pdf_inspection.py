@@ -1,7 +1,7 @@
 """Whether an uploaded PDF is safe to hand to the other party, judged within fixed bounds.
 
 Evidence and a partner agency's outcome document both come here through
-`odr.evidence.services.check_pdf`, which runs `inspect_pdf` in a child process limited to `SECONDS`
+`odr.evidence.checks.check_pdf`, which runs `inspect_pdf` in a child process limited to `SECONDS`
 of CPU and of wall time and `MEMORY_MB` of address space (`odr.bounded.run_bounded`): however
 hostile the file, the serving process only waits, and receives nothing but the verdict.
 
@@ -692,7 +692,7 @@ def _plain(value: Any, depth: int = 0) -> Any:
 
 
 def inspect_pdf(data: bytes) -> Verdict:
-    """The verdict on a PDF's bytes. Run it bounded: see `odr.evidence.services.check_pdf`."""
+    """The verdict on a PDF's bytes. Run it bounded: see `odr.evidence.checks.check_pdf`."""
     budget = Budget()
     try:
         as_it_lies = read_raw(data, budget)

@@ -22,12 +22,9 @@ from flask_babel import lazy_gettext as _l
 from odr import clock
 from odr.accounts.audit import record_security_event
 from odr.accounts.models import ApiToken, User
-from odr.accounts.services import (
-    create_token,
-    create_user,
-    find_user_by_email,
-    invite_to_choose_password,
-)
+from odr.accounts.services import create_user, find_user_by_email
+from odr.accounts.staff import invite_to_choose_password
+from odr.accounts.tokens import create_token
 from odr.db import write_transaction
 from odr.errors import NotFound
 from odr.extensions import db

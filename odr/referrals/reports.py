@@ -27,7 +27,7 @@ from odr.cases.models import Case
 from odr.delivery.notices import tell_parties
 from odr.documents.services import issue_document
 from odr.errors import ValidationError
-from odr.evidence.services import (
+from odr.evidence.checks import (
     EMPTY,
     MAX_FILE_SIZE,
     TOO_LARGE,

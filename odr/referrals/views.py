@@ -24,6 +24,7 @@ from odr import pickers
 from odr.cases.forms import money_from_form, with_amount_errors
 from odr.cases.labels import OUTCOME_LABELS
 from odr.errors import Conflict, ValidationError
+from odr.evidence import checks
 from odr.evidence import services as evidence
 from odr.extensions import csrf
 from odr.referrals import services
@@ -147,9 +148,9 @@ def report_progress(referral_id: str) -> Any:
 @csrf.exempt  # checked below, once this route's larger upload limit is in force
 @partner_required
 def report_outcome(referral_id: str) -> Any:
-    if (request.content_length or 0) > evidence.MAX_UPLOAD_REQUEST:
-        return _referral_page(referral_id, {"document": evidence.TOO_LARGE}, 413)
-    request.max_content_length = evidence.MAX_UPLOAD_REQUEST
+    if (request.content_length or 0) > checks.MAX_UPLOAD_REQUEST:
+        return _referral_page(referral_id, {"document": checks.TOO_LARGE}, 413)
+    request.max_content_length = checks.MAX_UPLOAD_REQUEST
     if current_app.config["WTF_CSRF_ENABLED"]:
         csrf.protect()
     body: dict[str, Any] = {"outcome": _text("outcome"), "summary": _text("summary")}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from odr import clock
-from odr.accounts.services import create_token, revoke_token
+from odr.accounts.tokens import create_token, revoke_token
 from odr.extensions import db
 from odr.sweep import sweep
 from tests.factories import make_user

@@ -21,8 +21,8 @@ from werkzeug.test import encode_multipart
 from odr.cases.events import verify_all_chains
 from odr.cases.models import Evidence
 from odr.errors import ValidationError
+from odr.evidence.checks import MAX_CASE_SIZE, MAX_FILE_SIZE, check_upload, display_filename
 from odr.evidence.pdf_inspection import InflationLimit, Reading, read_listed, read_raw
-from odr.evidence.services import MAX_CASE_SIZE, MAX_FILE_SIZE, check_upload, display_filename
 from odr.extensions import db
 from odr.storage import LocalStorage
 from tests.factories import Dispute, lodge, make_neutral, make_user, notice_kinds

@@ -15,7 +15,7 @@ from PIL import Image
 from odr.cases.models import Evidence
 from odr.errors import ValidationError
 from odr.evidence import media
-from odr.evidence.services import (
+from odr.evidence.checks import (
     MAX_BATCH_FILES,
     MAX_FILE_SIZE,
     MAX_VIDEO_SIZE,
@@ -524,7 +524,7 @@ def test_captions_lose_control_characters_and_stay_out_of_the_event_log(app, dis
 
 def test_the_case_file_lists_the_captions(app, dispute):
     from odr.cases.models import Case
-    from odr.documents.services import case_file_content
+    from odr.documents.content import case_file_content
 
     claimant = dispute.clients["claimant"]
     claimant.client.post(

@@ -14,7 +14,7 @@ from odr.arbitration.models import Award, Statement
 from odr.cases.firing import fire
 from odr.cases.models import STATES, Case, Evidence
 from odr.errors import Conflict, Forbidden, NotFound
-from odr.evidence.services import CheckedFile, check_upload
+from odr.evidence.checks import CheckedFile, check_upload
 from odr.extensions import db
 from odr.mediation.models import Proposal
 from odr.negotiation.models import Offer

@@ -18,8 +18,10 @@ from odr import clock, i18n
 from odr.accounts.models import User
 from odr.cases.casefile import read_case_file
 from odr.cases.guards import GUARDS
+from odr.cases.next_steps import next_steps
 from odr.cases.performance import deadline_text
-from odr.cases.progress import Facts, for_page, next_steps, stages, undescribed
+from odr.cases.progress import for_page, undescribed
+from odr.cases.stages import Facts, stages
 from odr.extensions import db
 from odr.workflow import build, get_workflow
 from tests.factories import Dispute, make_neutral, make_user

@@ -35,7 +35,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from odr import clock
 from odr.delivery.services import BACKOFF
-from odr.evidence.services import MAX_FILE_SIZE
+from odr.evidence.checks import MAX_FILE_SIZE
 from odr.extensions import db
 from odr.referrals.directory import ROTATION_GRACE, find_partner
 from odr.referrals.models import Referral
