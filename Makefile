@@ -13,7 +13,7 @@ LOCK := requirements.lock
 LOCK_VENV := .venv-lock
 PIP_TOOLS := pip-tools==7.6.2
 
-.PHONY: run test screenshots lifecycle bench lint format translations translations-update system-packages test-packages venv worker lock audit
+.PHONY: run serve test screenshots lifecycle bench lint format translations translations-update system-packages test-packages venv worker lock audit
 
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -70,6 +70,11 @@ run: system-packages venv translations
 	$(FLASK) odr worker & \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# The production shape on this machine (odr/serve.py): gunicorn on 127.0.0.1:8000 (ODR_PORT),
+# a Huey worker, PostgreSQL, Redis and moto's S3 server, each started if it is not running.
+serve: system-packages venv translations
+	$(PY) -m odr.serve
+
 worker: venv
 	$(FLASK) odr worker
 
@@ -90,6 +95,10 @@ bench: system-packages venv translations
 	$(PY) -m bench.caseload --write
 	$(PY) -m bench.documents --write
 	$(PY) -m bench.pdf_inspection --write
+	$(PY) -m bench.serve --write
+	$(PY) -m bench.lodging --write
+	$(PY) -m bench.hosts --write
+	$(PY) -m bench.memory --write
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -231,15 +231,18 @@ def measure(which: str, what: str, runs: str) -> dict:
 
 
 def reset() -> dict:
-    """Every agreement pending again, due now."""
+    """Every agreement pending again, due now, and the mail its rendering sends not sent yet (a
+    document is rendered once in real life: each render queues the parties' mail with the PDF)."""
     import sqlalchemy as sa
 
     from odr import clock
+    from odr.delivery.models import OutboxMessage
     from odr.documents.models import Document
     from odr.extensions import db
 
     app = bench_app()
     with app.app_context():
+        db.session.execute(sa.delete(OutboxMessage))
         db.session.execute(
             sa.update(Document).values(
                 status="pending", sha256=None, size=None, rendered_at=None, attempts=0,

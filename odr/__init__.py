@@ -7,7 +7,13 @@ from typing import Any
 
 from flask import Flask
 
-from odr.config import PROJECT_ROOT, check_audit_key, check_secret_key, load_config
+from odr.config import (
+    PROJECT_ROOT,
+    check_audit_key,
+    check_secret_key,
+    check_shared_state,
+    load_config,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +30,6 @@ def _parse_ceilings(value: str) -> dict[str, int]:
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for name in ("odr", "huey"):
-        logging.getLogger(name).setLevel(logging.INFO)
-    from odr.logs import install_log_filters
-
-    install_log_filters()
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
@@ -38,8 +38,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(load_config())
     if config:
         app.config.update(config)
+    from odr import health
+    from odr.logs import configure_logging, init_request_logging
+    from odr.storage import storage_from_config
+
+    configure_logging(app.config["LOG_FORMAT"])
+    init_request_logging(app)  # first: every later hook's lines carry the request id
+    health.init_app(app)
     check_secret_key(app.config)
     check_audit_key(app.config)
+    check_shared_state(app.config)
+    storage_from_config(app.config)  # a malformed ODR_STORAGE_URL stops the start, naming it
+    if app.config["PROXY_HOPS"]:  # behind a load balancer: the client's address, not the balancer's
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.config["CLAIM_CEILINGS"] = _parse_ceilings(app.config["CLAIM_CEILINGS_SPEC"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         (PROJECT_ROOT / "instance").mkdir(exist_ok=True)

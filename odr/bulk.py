@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 
 def insert_many(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> None:
@@ -31,6 +32,14 @@ def insert_many(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> No
     filled = [row | {k: _default(d) for k, d in defaults.items()} for row in rows]
     source = _recordset(session, table, names, filled)
     session.execute(table.insert().from_select(names, sa.select(*(source.c[n] for n in names))))
+
+
+def ids_in(session: Any, column: Any, ids: list[int]) -> Any:
+    """`column IN (ids)`; on PostgreSQL `column = ANY(:ids)`, one array parameter, so the text of
+    the statement is the same whatever the number of ids (the driver parses it once)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(ids)
+    return column == sa.any_(sa.bindparam("ids", ids, type_=postgresql.ARRAY(column.type)))
 
 
 def update_many(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> None:

@@ -31,6 +31,7 @@ CAPABILITIES = (
     "odr.cases.guards",  # the workflow's named conditions
     "odr.cases.actions",  # consent, performance, breach, messages, notes
     "odr.analytics.services",  # the merchants' counters
+    "odr.analytics.metrics",  # the operator's counters: disputes lodged, actions fired
     "odr.accounts.invitations",  # the merchant's invitation when a dispute is lodged
     "odr.delivery.notices",  # mails and notices on each change, reminders, the receipt
     "odr.negotiation.services",  # offers

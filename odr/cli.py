@@ -154,9 +154,10 @@ def seed_demo_command(as_json: bool) -> None:
 @odr_cli.command("sweep")
 def sweep_command() -> None:
     """Fire due timeouts, send reminders, deliver the outbox, once."""
+    from odr.metrics import observe_sweep
     from odr.sweep import sweep
 
-    result = sweep()
+    result = observe_sweep(sweep)
     click.echo(json.dumps(result), err=True)
 
 
@@ -170,6 +171,40 @@ def worker_command(workers: int, no_periodic: bool) -> None:
     serve(current_app._get_current_object())
     consumer = huey.create_consumer(workers=workers, periodic=not no_periodic, worker_type="thread")
     consumer.run()
+
+
+@odr_cli.command("backup")
+@click.argument("directory", type=click.Path(file_okay=False))
+def backup_command(directory: str) -> None:
+    """Write every table and every stored file into DIRECTORY, with a manifest of SHA-256s."""
+    from odr.backup import BackupError, backup, describe
+
+    try:
+        manifest = backup(directory, echo=lambda line: click.echo(line, err=True))
+    except BackupError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    for missing in manifest["missing_files"]:
+        click.echo(
+            f"warning: not in the backup: {missing['sha256']} ({missing['problem']})", err=True
+        )
+    click.echo(f"backed up {describe(manifest)} into {directory}", err=True)
+    if manifest["missing_files"]:
+        sys.exit(1)
+
+
+@odr_cli.command("restore")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+def restore_command(directory: str) -> None:
+    """Restore a backup from DIRECTORY into an empty database and storage, and verify it."""
+    from odr.backup import BackupError, describe, restore
+
+    try:
+        manifest = restore(directory, echo=lambda line: click.echo(line, err=True))
+    except BackupError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    click.echo(f"restored {describe(manifest)} from {directory}", err=True)
 
 
 audit_cli = AppGroup("audit", help="The event log.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED_LOCALES = ("en", "zh_Hans", "zh_Hant")
@@ -76,11 +77,93 @@ def check_audit_key(config: dict) -> None:
     config["AUDIT_KEY"] = key
 
 
+class UnsharedState(RuntimeError):
+    """Production was configured with state that only one process or host can see."""
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def check_shared_state(config: dict) -> None:
+    """Production runs on several hosts: refuse what each process or host would keep to itself.
+
+    Rate-limit and log-in counters in memory, the SQLite queue (whose sweep lock is a file), a
+    SQLite database and files in a local folder are each right for one host and wrong for two;
+    `ODR_SINGLE_HOST=1` says there is only one. `ODR_INSECURE_LOCAL=1` (cookies without `Secure`,
+    for `make serve` on plain http) is honoured only for a base URL on this machine.
+    """
+    if config["ODR_ENV"] != "production":
+        return
+    if config.get("INSECURE_LOCAL"):
+        host = urlsplit(config["BASE_URL"]).hostname or ""
+        if host not in LOOPBACK_HOSTS:
+            raise UnsharedState(
+                f"ODR_INSECURE_LOCAL is only for an ODR_BASE_URL on this machine "
+                f"({', '.join(LOOPBACK_HOSTS)}), not {config['BASE_URL']}"
+            )
+    if config.get("SINGLE_HOST"):
+        return
+    unshared = []
+    if config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        unshared.append("ODR_RATELIMIT_URL (memory://: each process counts alone; use redis://)")
+    if not config["QUEUE_URL"]:
+        unshared.append("ODR_QUEUE_URL (unset: a SQLite queue on this host; use redis://)")
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        unshared.append("ODR_DATABASE_URL (SQLite: one host's file; use postgresql+psycopg://)")
+    if not config.get("STORAGE_URL"):
+        unshared.append("ODR_STORAGE_URL (unset: files in this host's folder; use s3://)")
+    if unshared:
+        raise UnsharedState(
+            "production shares its state between hosts; set "
+            + "; ".join(unshared)
+            + ". Or set ODR_SINGLE_HOST=1 if this is the only process serving."
+        )
+
+
+WORKER_CLASSES = ("sync", "gthread")
+
+
+def _whole_number(env: dict[str, str], name: str, default: int) -> int:
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def server_settings(env: dict[str, str] | None = None) -> dict:
+    """gunicorn's settings (`odr/gunicorn_conf.py`), from the environment; the defaults are
+    argued there."""
+    env = dict(os.environ if env is None else env)
+    port = _whole_number(env, "ODR_PORT", 8000)
+    worker_class = (env.get("ODR_WORKER_CLASS") or "sync").strip()
+    if worker_class not in WORKER_CLASSES:
+        raise ValueError(
+            f"ODR_WORKER_CLASS must be one of {', '.join(WORKER_CLASSES)}, not {worker_class!r}"
+        )
+    return {
+        "port": port,
+        "bind": (env.get("ODR_BIND") or "").strip() or f"127.0.0.1:{port}",
+        "workers": _whole_number(env, "ODR_WORKERS", 2 * (os.cpu_count() or 1) + 1),
+        "worker_class": worker_class,
+        "threads": _whole_number(env, "ODR_THREADS", 4) if worker_class == "gthread" else 1,
+        "timeout": _whole_number(env, "ODR_TIMEOUT", 60),
+        "graceful_timeout": _whole_number(env, "ODR_GRACEFUL_TIMEOUT", 30),
+        "keepalive": _whole_number(env, "ODR_KEEPALIVE", 75),
+        "max_requests": _whole_number(env, "ODR_MAX_REQUESTS", 2000),
+        "access_log": _flag(env.get("ODR_ACCESS_LOG")),
+    }
+
+
 def load_config(env: dict[str, str] | None = None) -> dict:
     """Build the Flask configuration from the environment."""
     env = dict(os.environ if env is None else env)
     instance = Path(env.get("ODR_INSTANCE_DIR", PROJECT_ROOT / "instance"))
     environment = env.get("ODR_ENV", "development")
+    insecure_local = _flag(env.get("ODR_INSECURE_LOCAL"))
+    secure_cookies = environment == "production" and not insecure_local
     return {
         "ODR_ENV": environment,
         "INSTANCE_DIR": str(instance),
@@ -95,6 +178,9 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "SMTP_PORT": int(env.get("ODR_SMTP_PORT", "1025")),
         "MAIL_FROM": env.get("ODR_MAIL_FROM", "ODR <no-reply@odr.example>"),
         "STORAGE_DIR": env.get("ODR_STORAGE_DIR", str(instance / "storage")),
+        # s3://bucket/prefix: files in S3-compatible object storage (odr/storage/s3.py)
+        "STORAGE_URL": env.get("ODR_STORAGE_URL", ""),
+        "S3_ENDPOINT_URL": env.get("ODR_S3_ENDPOINT_URL", ""),
         "QUEUE_URL": env.get("ODR_QUEUE_URL", ""),
         "QUEUE_PATH": env.get("ODR_QUEUE_PATH", str(instance / "queue.db")),
         "QUEUE_IMMEDIATE": _flag(env.get("ODR_QUEUE_IMMEDIATE")),
@@ -106,6 +192,10 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "SESSION_ABSOLUTE_HOURS": int(env.get("ODR_SESSION_ABSOLUTE_HOURS", "12")),
         "REMEMBER_DAYS": int(env.get("ODR_REMEMBER_DAYS", "30")),
         "RATELIMIT_STORAGE_URI": env.get("ODR_RATELIMIT_URL", "memory://"),
+        # Production shares its state between hosts (check_shared_state) unless told it is alone.
+        "SINGLE_HOST": _flag(env.get("ODR_SINGLE_HOST")),
+        "INSECURE_LOCAL": insecure_local,
+        "PROXY_HOPS": int(env.get("ODR_PROXY_HOPS", "0")),
         # Log-in throttling (odr/accounts/throttle.py): wrong passwords allowed before delays
         # that double start, per account, per client address and per known browser.
         "LOGIN_FREE_FAILURES_ACCOUNT": int(env.get("ODR_LOGIN_FREE_FAILURES_ACCOUNT", "5")),
@@ -117,16 +207,21 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "RATELIMIT_LODGE": env.get("ODR_RATELIMIT_LODGE", "20 per hour"),
         "RATELIMIT_RESEND": env.get("ODR_RATELIMIT_RESEND", "3 per hour"),
         "RATELIMIT_STAFF": env.get("ODR_RATELIMIT_STAFF", "20 per hour"),
+        # Logs and metrics (odr/logs.py, odr/metrics.py, odr/health.py).
+        "LOG_FORMAT": env.get("ODR_LOG_FORMAT")
+        or ("json" if environment == "production" else "plain"),
+        "METRICS_TOKEN": env.get("ODR_METRICS_TOKEN", ""),  # unset: /metrics answers 404
+        "READY_TIMEOUT": float(env.get("ODR_READY_TIMEOUT", "2")),  # seconds, each /readyz check
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "locales"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": environment == "production",
+        "SESSION_COOKIE_SECURE": secure_cookies,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": environment == "production",
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
         "REMEMBER_COOKIE_DURATION": 86400 * int(env.get("ODR_REMEMBER_DAYS", "30")),
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 1024 * 1024,

@@ -13,6 +13,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, scoped_session
 
+from odr.bulk import insert_many
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -73,11 +75,13 @@ def _sqlite_on_begin(conn: sa.Connection) -> None:
 
 
 @contextmanager
-def write_transaction(session: Any) -> Iterator[Any]:
+def write_transaction(session: Any, *, keep_loaded: bool = False) -> Iterator[Any]:
     """One transaction that will write: BEGIN IMMEDIATE on SQLite, commit or roll back as a whole.
 
     A SQLite transaction that reads and then writes fails at once with "database is locked" in WAL
     mode; taking the write lock up front makes concurrent writers queue on busy_timeout instead.
+    `keep_loaded` leaves the objects as the transaction wrote them after the commit, rather than
+    reading them again on next use, for a caller that answers from what it has just written.
     """
     if isinstance(session, scoped_session):
         session = session()
@@ -86,10 +90,29 @@ def write_transaction(session: Any) -> Iterator[Any]:
     session.connection(execution_options={"odr_write": True})
     try:
         yield session
-        session.commit()
+        expiring = session.expire_on_commit
+        session.expire_on_commit = expiring and not keep_loaded
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expiring
     except BaseException:
         session.rollback()
         raise
+
+
+@contextmanager
+def inserts_together(session: Any) -> Iterator[None]:
+    """Rows given to `insert_rows` inside the block are written as it ends, one statement a table
+    (a lodging's event, mails and notices), instead of one statement each."""
+    pending: dict[Any, list[dict[str, Any]]] = {}
+    session.info["pending_inserts"] = pending
+    try:
+        yield
+        for model, rows in pending.items():
+            insert_many(session, model.__table__, rows)
+    finally:
+        session.info.pop("pending_inserts", None)
 
 
 def insert_rows(session: Any, model: Any, rows: list[dict[str, Any]]) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from huey import Huey, RedisHuey, SqliteHuey
 
 from odr.config import load_config
+from odr.logs import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +32,13 @@ def _make_huey() -> Huey:
 huey = _make_huey()
 # What the queue runs, by what it does: `odr/worker.py` defines each task and registers it here,
 # so that the code asking for work never imports the code that does it.
-TASKS: dict[str, Callable[[], Any]] = {}
+TASKS: dict[str, Callable[..., Any]] = {}
 
 
 def _schedule(name: str, what: str) -> None:
     task = TASKS[name]  # a task nobody registered is a bug, not a queue outage
     try:
-        task()
+        task(request_id=current_request_id())  # the task's log lines carry the request's id
     except Exception:  # the row stays due; the next sweep picks it up
         log.exception("could not enqueue %s", what)
 

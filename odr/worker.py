@@ -14,6 +14,8 @@ from huey import crontab
 
 from odr.delivery.services import deliver_due
 from odr.documents.services import render_due
+from odr.logs import bound_request_id
+from odr.metrics import observe_sweep
 from odr.queue import TASKS, huey
 from odr.sweep import sweep
 
@@ -39,22 +41,23 @@ def app_context() -> Iterator[Flask]:
 
 
 @huey.task()
-def deliver_outbox_task() -> int:
-    with app_context():
+def deliver_outbox_task(request_id: str | None = None) -> int:
+    """`request_id`: of the request that asked, on the task's log lines."""
+    with bound_request_id(request_id), app_context():
         return deliver_due()
 
 
 @huey.task()
-def render_documents_task() -> int:
-    with app_context():
+def render_documents_task(request_id: str | None = None) -> int:
+    with bound_request_id(request_id), app_context():
         return render_due()
 
 
 @huey.periodic_task(crontab(minute="*"))
 @huey.lock_task("odr-sweep")
 def sweep_task() -> None:
-    with app_context():
-        sweep()
+    with bound_request_id(None), app_context():  # an id of its own for the sweep's lines
+        observe_sweep(sweep)
 
 
 TASKS.update(deliver_outbox=deliver_outbox_task, render_documents=render_documents_task)

@@ -1,5 +1,6 @@
-"""Fixtures: the app on SQLite (and PostgreSQL when ODR_TEST_DATABASE_URL is set), a real SMTP
-server, a test client with CSRF, and factories for users and disputes."""
+"""Fixtures: the app on SQLite with files in a local folder (and on PostgreSQL with files in S3,
+the production shape, when ODR_TEST_DATABASE_URL is set), a real SMTP server, a test client with
+CSRF, and factories for users and disputes."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from aiosmtpd.controller import Controller  # noqa: E402
 from odr import create_app  # noqa: E402
 from odr.config import instance_secret  # noqa: E402
 from odr.extensions import db  # noqa: E402
+from tests.storage_helpers import s3_settings, stop_s3_server  # noqa: E402
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("ODR_TEST_DATABASE_URL") else [])
 
@@ -68,6 +70,13 @@ def mailbox() -> Iterator[Mailbox]:
     box.port = controller.port
     yield box
     controller.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _s3_server() -> Iterator[None]:
+    """moto's S3 server, once started by an app that keeps its files in S3, stops at the end."""
+    yield
+    stop_s3_server()
 
 
 # pytest-xdist runs the suite in several processes: each has its own schemas on PostgreSQL.
@@ -123,6 +132,8 @@ def build_app(backend: str, mailbox: Mailbox, name: str = "odr.db", **extra):
         # The key a served app (tests/security) makes in the same instance folder, given here
         # too so that an app built as production has one.
         "AUDIT_KEY": instance_secret(_TMP, "audit.key"),
+        # PostgreSQL goes with S3 (the production shape), SQLite with the folder above.
+        **(s3_settings() if backend == "postgresql" else {}),
         **extra,
     }
     app = create_app(config)

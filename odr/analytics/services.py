@@ -46,12 +46,13 @@ def _add_counts(counter: str, amounts: dict[str, int]) -> None:
 
 @cache
 def _upsert(dialect: str, counter: str) -> sa.Insert:
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(MerchantRecord)
+    table = MerchantRecord.__table__  # a plain statement: the ORM's bulk path costs more here
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
     return insert.values(
         respondent_email=sa.bindparam("email"), **{counter: sa.bindparam("n")}
     ).on_conflict_do_update(
-        index_elements=[MerchantRecord.respondent_email],
-        set_={counter: getattr(MerchantRecord, counter) + getattr(insert.excluded, counter)},
+        index_elements=[table.c.respondent_email],
+        set_={counter: table.c[counter] + insert.excluded[counter]},
     )
 
 

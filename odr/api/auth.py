@@ -15,7 +15,8 @@ from flask import Response, g, request, url_for
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 
-from odr.accounts.tokens import token_in_use, user_for_token
+from odr.accounts.models import ApiToken
+from odr.accounts.tokens import token_in_use
 from odr.api.problems import problem
 
 NO_SCOPE = frozenset({"api.me"})  # any live token may ask who it is
@@ -43,12 +44,19 @@ def unconfirmed_problem() -> Response:
     )
 
 
+def bearer_token() -> ApiToken | None:
+    """The live token the request bears, or None; looked up once a request (the rate limiter's
+    key and the authentication both ask)."""
+    if "bearer_token" not in g:
+        scheme, _sep, plain = request.headers.get("Authorization", "").partition(" ")
+        g.bearer_token = token_in_use(plain.strip()) if scheme.lower() == "bearer" else None
+    return g.bearer_token
+
+
 def token_required(view: Callable) -> Callable:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        header = request.headers.get("Authorization", "")
-        scheme, _sep, plain = header.partition(" ")
-        token = token_in_use(plain.strip()) if scheme.lower() == "bearer" else None
+        token = bearer_token()
         if token is None:
             return problem(
                 401,
@@ -83,6 +91,5 @@ def token_required(view: Callable) -> Callable:
 
 def api_caller() -> str:
     """The rate-limit key of an API call: the token's account, else the address."""
-    scheme, _blank, token = request.headers.get("Authorization", "").partition(" ")
-    user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
-    return f"user:{user.id}" if user else "ip:" + get_remote_address()
+    token = bearer_token()
+    return f"user:{token.user_id}" if token else "ip:" + get_remote_address()

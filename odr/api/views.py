@@ -101,7 +101,10 @@ def _expected_version() -> int | None:
 
 
 def _dispute_response(public_id: str, status: int = 200) -> Response:
-    view = reading.view_case(g.api_user, public_id)
+    return _view_response(reading.view_case(g.api_user, public_id), status)
+
+
+def _view_response(view: reading.CaseView, status: int = 200) -> Response:
     body = case_to_api(
         view.case,
         offers=view.offers,
@@ -152,7 +155,7 @@ def lodge() -> Response:
     if not isinstance(body, dict):
         return _malformed()
     case = lodging.lodge_dispute(filer=g.api_user, body=body)
-    return _dispute_response(case.public_id, 201)
+    return _view_response(reading.view_lodged_case(g.api_user, case), 201)
 
 
 @bp.get("/disputes")
@@ -400,7 +403,7 @@ def list_documents(dispute_id: str) -> Response:
 @token_required
 def download_document(document_id: str) -> Response:
     document = documents.find_document(g.api_user, document_id)
-    return documents.pdf_response(document, documents.document_bytes(document))
+    return documents.pdf_response(document, documents.document_file(document))
 
 
 @bp.get("/verify/<code>")

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from odr.accounts.models import User
+from odr.bulk import ids_in
 from odr.cases.models import Case
 from odr.extensions import db
 
@@ -52,7 +53,7 @@ def lock_cases(case_ids: list[int]) -> list[Case]:
     return list(
         db.session.scalars(
             sa.select(Case)
-            .where(Case.id.in_(case_ids))
+            .where(ids_in(db.session, Case.id, case_ids))
             .order_by(Case.id)
             .with_for_update()
             .execution_options(populate_existing=True)

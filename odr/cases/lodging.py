@@ -21,7 +21,7 @@ from odr.cases.law import LawFacts, governing_law
 from odr.cases.models import Case, ReferenceCounter
 from odr.cases.reading import OPEN_STATES
 from odr.cases.schemas import parse_lodging
-from odr.db import write_transaction
+from odr.db import inserts_together, write_transaction
 from odr.errors import Forbidden
 from odr.extensions import db
 from odr.policy import require_confirmed_email
@@ -33,14 +33,15 @@ def next_reference(year: int) -> str:
     """`ODR-YYYY-NNNNNN`, from a counter incremented atomically by an upsert."""
     dialect = db.session.get_bind().dialect.name
     insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    counters = ReferenceCounter.__table__  # a plain statement, without the ORM's insert path
     statement = (
-        insert(ReferenceCounter)
+        insert(counters)
         .values(year=year, last_value=1)
         .on_conflict_do_update(
-            index_elements=[ReferenceCounter.year],
-            set_={"last_value": ReferenceCounter.last_value + 1},
+            index_elements=[counters.c.year],
+            set_={"last_value": counters.c.last_value + 1},
         )
-        .returning(ReferenceCounter.last_value)
+        .returning(counters.c.last_value)
     )
     number = db.session.execute(statement).scalar_one()
     return f"ODR-{year}-{number:06d}"
@@ -87,7 +88,7 @@ def lodge_dispute(*, filer: User, body: Any) -> Case:
             merchant_targets_consumer_country=columns["merchant_targets_consumer_country"],
         )
     )
-    with write_transaction(db.session):
+    with write_transaction(db.session, keep_loaded=True), inserts_together(db.session):
         flags = _screening_flags(columns)
         case = Case(
             **columns,

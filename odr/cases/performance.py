@@ -122,10 +122,8 @@ def party_zone(case: Case, party: str) -> str:
     if party == "respondent":
         return respondent_zone(case)
     timezone = None
-    if case.claimant_user_id is not None:
-        timezone = db.session.scalar(
-            sa.select(User.timezone).where(User.id == case.claimant_user_id)
-        )
+    if case.claimant_user_id is not None:  # often the account at hand: no query then
+        timezone = db.session.get(User, case.claimant_user_id).timezone
     return chosen_zone(timezone, case.claimant_country)
 
 

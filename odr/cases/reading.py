@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
 from odr.accounts.models import User
@@ -157,6 +158,21 @@ def view_case(user: Any, public_id: str, *, with_events: bool = False) -> CaseVi
     return view
 
 
+def view_lodged_case(user: Any, case: Case) -> CaseView:
+    """What `view_case` reads, for the filer of a case just lodged, from what lodging holds: no
+    offer, proposal or statement exists yet and no neutral is assigned; the referral is read only
+    when the case was referred. Saves the answer to a lodging from reading the case again."""
+    role = case_role(user, case)
+    if role is None:
+        raise NotFound()
+    ctx = GuardContext(case=case, actor=user, role=role)
+    actions = available_actions(get_workflow(case.workflow, case.workflow_version), ctx)
+    view = CaseView(case, role, [], actions, load_users({case.mediator_id, case.arbitrator_id}))
+    if case.state == "referred":
+        view.referral = latest_referral(case.id)
+    return view
+
+
 def list_events(user: Any, public_id: str, *, limit: int, after_seq: int = 0) -> list[Event]:
     case = find_case(user, public_id)
     visible = visible_events(user, case_role(user, case), case)
@@ -198,14 +214,26 @@ def list_cases(user: Any, *, limit: int = 50, after_id: int | None = None) -> li
 
 def case_managers() -> list[User]:
     """The active case managers; read once for a group of changes."""
-    query = sa.select(User).where(User.role == "case_manager", User.active)
-    return read_once("case_managers", lambda: list(db.session.scalars(query)))
+    return read_once(
+        "case_managers",  # the query built only when read: building it costs as much as a fire
+        lambda: list(
+            db.session.scalars(sa.select(User).where(User.role == "case_manager", User.active))
+        ),
+    )
 
 
-def _party_accounts_query() -> sa.CompoundSelect:
+def _among_cases(column: Any, array: bool) -> Any:
+    """`column` among the ids bound as `case_ids`: one array parameter on PostgreSQL (the same
+    text whatever their number), a list expanded into the statement elsewhere."""
+    if array:
+        return column == sa.any_(sa.bindparam("case_ids", type_=postgresql.ARRAY(sa.Integer)))
+    return column.in_(sa.bindparam("case_ids", expanding=True))
+
+
+def _party_accounts_query(array: bool) -> sa.CompoundSelect:
     """(case id, party, account id) for the cases bound as `case_ids`; each branch is a plain
     indexed join (an OR inside a join would make the database scan the accounts for each case)."""
-    cases = Case.id.in_(sa.bindparam("case_ids", expanding=True))
+    cases = _among_cases(Case.id, array)
     merchant = aliased(User)
     is_principal = sa.and_(
         merchant.role == "merchant",
@@ -218,7 +246,7 @@ def _party_accounts_query() -> sa.CompoundSelect:
         .where(cases, is_principal),
         sa.select(RespondentLink.case_id, merchant.id)
         .join(merchant, merchant.id == RespondentLink.merchant_id)
-        .where(RespondentLink.case_id.in_(sa.bindparam("case_ids", expanding=True)), is_principal),
+        .where(_among_cases(RespondentLink.case_id, array), is_principal),
     ).cte("principals")
     account = aliased(User)
     usable = sa.and_(account.active, account.email_verified_at.is_not(None))
@@ -236,13 +264,15 @@ def _party_accounts_query() -> sa.CompoundSelect:
     return sa.union_all(*branches)
 
 
-PARTY_ACCOUNTS = _party_accounts_query()  # built once: it runs on every change of state
+# Built once: it runs on every change of state.
+PARTY_ACCOUNTS = {array: _party_accounts_query(array) for array in (False, True)}
 
 
 def party_accounts(case_ids: list[int]) -> dict[int, dict[str, set[int]]]:
     """The active accounts that act as each party of each case (a merchant's staff included)."""
     accounts = {case_id: {"claimant": set(), "respondent": set()} for case_id in case_ids}
-    for case_id, party, user_id in db.session.execute(PARTY_ACCOUNTS, {"case_ids": case_ids}):
+    query = PARTY_ACCOUNTS[db.session.get_bind().dialect.name == "postgresql"]
+    for case_id, party, user_id in db.session.execute(query, {"case_ids": case_ids}):
         accounts[case_id][party].add(user_id)
     return accounts
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from odr import clock
 from odr.db import UTCDateTime
 from odr.extensions import db
+from odr.logs import current_request_id
 
 OUTBOX_KINDS = ("mail", "webhook", "render")
 
@@ -35,6 +36,8 @@ class OutboxMessage(db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # The request (or task) that wrote the message: a webhook carries it as `X-Request-ID`.
+    request_id: Mapped[str | None] = mapped_column(sa.String(128), default=current_request_id)
 
 
 class Notice(db.Model):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
-from typing import Any
+from typing import IO, Any
 
 import sqlalchemy as sa
 from flask import Response
@@ -33,8 +33,9 @@ from odr.errors import Conflict, NotFound
 from odr.evidence.checks import content_disposition
 from odr.extensions import db
 from odr.i18n import normalise_language
+from odr.metrics import PDF_RENDER_SECONDS
 from odr.queue import schedule_delivery, schedule_rendering
-from odr.storage import get_storage, sha256_of
+from odr.storage import StoredFileDamaged, checked_copy, get_storage, streamed
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ ENTRY_MAILS.update(settled=False, awarded=False)
 
 
 class DamagedDocument(Conflict):
-    """The stored bytes no longer match the document's SHA-256."""
+    """The stored bytes are missing or no longer match the document's SHA-256."""
 
 
 def document_languages(case: Case) -> list[str]:
@@ -148,18 +149,29 @@ def find_document(user: Any, document_public_id: str) -> Document:
     return document
 
 
-def document_bytes(document: Document) -> bytes:
-    """The stored file, checked against its SHA-256 (a damaged file is never served)."""
+def document_file(document: Document) -> IO[bytes]:
+    """A copy of the stored file checked against its SHA-256 (a damaged file is never served);
+    `pdf_response` sends and closes it."""
     if document.status != "ready":
         raise NotFound("the document is still being prepared")
-    data = get_storage().read(document.sha256)
-    if sha256_of(data) != document.sha256:
-        log.error("document %s: stored bytes do not match their SHA-256", document.public_id)
+    try:
+        return checked_copy(document.sha256)
+    except (FileNotFoundError, StoredFileDamaged) as error:
+        log.error(
+            "document %s: the stored file %s",
+            document.public_id,
+            "is missing" if isinstance(error, FileNotFoundError) else "does not match its SHA-256",
+        )
         raise DamagedDocument(
             "the stored file no longer matches the SHA-256 recorded when it was issued; "
             "it is not sent, and the ODR team has been told"
-        )
-    return data
+        ) from None
+
+
+def document_bytes(document: Document) -> bytes:
+    """The checked stored file whole, to attach to a mail."""
+    with document_file(document) as copy:
+        return copy.read()
 
 
 def document_filename(document: Document) -> str:
@@ -167,9 +179,9 @@ def document_filename(document: Document) -> str:
     return f"{reference}-{document.kind.replace('_', '-')}-{document.verification_code[:4]}.pdf"
 
 
-def pdf_response(document: Document, data: bytes) -> Response:
+def pdf_response(document: Document, data: IO[bytes]) -> Response:
     """The PDF as a download, never sniffed or run in the browser."""
-    response = Response(data, mimetype="application/pdf")
+    response = streamed(data, "application/pdf")
     response.headers["Content-Disposition"] = content_disposition(document_filename(document))
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
@@ -283,7 +295,8 @@ def render_one(document_id: int, seen_next_attempt: Any = None) -> int:
             return 0
     document = db.session.get(Document, document_id)
     try:
-        data = build_pdf(document)
+        with PDF_RENDER_SECONDS.labels(kind=document.kind).time():
+            data = build_pdf(document)
     except Exception as exc:  # any failure leaves it pending, for a later attempt
         _record_failure(document_id, exc)
         return 0

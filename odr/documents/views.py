@@ -25,7 +25,7 @@ VERIFY_FILE_LIMIT = "30 per hour"  # files checked per client address; RATELIMIT
 @login_required
 def download(document_id: str) -> Any:
     document = services.find_document(current_user, document_id)
-    return services.pdf_response(document, services.document_bytes(document))
+    return services.pdf_response(document, services.document_file(document))
 
 
 @bp.post("/disputes/<dispute_id>/case-file")

@@ -2,7 +2,8 @@
 
 An upload is first checked by its bytes (`odr.evidence.checks`). The bytes (and the thumbnail's)
 are stored by their SHA-256 before the transaction; `fire` then records the evidence in the
-case's event log. A download is refused when the stored bytes no longer match their hash.
+case's event log. A download is refused when the stored bytes are missing or no longer match
+their hash; otherwise the checked copy is streamed to the reader, never held in memory whole.
 
 A person may add several files in one go (`add_evidence_batch`): each is checked and recorded on
 its own, so the good ones are added and each refused one comes back with its reason. A file may
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import IO, Any
 
 import sqlalchemy as sa
 from babel.lists import format_list
@@ -45,7 +46,7 @@ from odr.evidence.checks import (
     invalid_file,
 )
 from odr.extensions import db
-from odr.storage import get_storage, sha256_of
+from odr.storage import StoredFileDamaged, checked_copy, get_storage, streamed
 from odr.workflow import Transition
 
 log = logging.getLogger(__name__)
@@ -89,14 +90,21 @@ def add_evidence(
     refuse_unless_allowed(case, "add_evidence", actor)
     file = check_upload(filename, data, caption)
     _ensure_room(case.id, file)
-    storage = get_storage()
-    storage.put(data)
-    if file.thumbnail is not None:
-        storage.put(file.thumbnail)
+    store_checked_file(file, data)
     fire(case, "add_evidence", actor, file=file)
     return db.session.scalars(
         sa.select(Evidence).where(Evidence.case_id == case.id, Evidence.sha256 == file.sha256)
     ).one()
+
+
+def store_checked_file(file: CheckedFile, data: bytes) -> CheckedFile:
+    """Write a checked file's bytes, and its thumbnail's, to storage under their SHA-256: the one
+    way an uploaded file is stored (evidence, and a partner agency's outcome document)."""
+    storage = get_storage()
+    storage.put(data)
+    if file.thumbnail is not None:
+        storage.put(file.thumbnail)
+    return file
 
 
 def add_evidence_batch(case: Case, actor: User, uploads: Iterable[Upload]) -> Batch:
@@ -215,31 +223,29 @@ def _find_evidence(user: Any, public_id: str, evidence_id: str) -> tuple[Case, E
     return case, evidence
 
 
-def _stored(case: Case, evidence: Evidence, sha256: str, user: Any, what: str) -> bytes:
+def _stored(case: Case, evidence: Evidence, sha256: str, user: Any, what: str) -> IO[bytes]:
     try:
-        data: bytes | None = get_storage().read(sha256)
-    except FileNotFoundError:
-        data = None
-    if data is None or sha256_of(data) != sha256:
+        return checked_copy(sha256)
+    except (FileNotFoundError, StoredFileDamaged) as error:
         log.warning(
             "evidence %s of %s: the stored %s %s; download by user %s refused",
             evidence.public_id,
             case.reference,
             what,
-            "is missing" if data is None else "does not match its SHA-256",
+            "is missing" if isinstance(error, FileNotFoundError) else "does not match its SHA-256",
             getattr(user, "id", None),
         )
-        raise DamagedEvidence("damaged")
-    return data
+        raise DamagedEvidence("damaged") from None
 
 
-def read_evidence(user: Any, public_id: str, evidence_id: str) -> tuple[Evidence, bytes]:
-    """The evidence and its bytes, for whoever may see the case, once the bytes match their hash."""
+def read_evidence(user: Any, public_id: str, evidence_id: str) -> tuple[Evidence, IO[bytes]]:
+    """The evidence and a checked copy of its bytes (`attachment` sends and closes it), for
+    whoever may see the case, once the bytes match their hash."""
     case, evidence = _find_evidence(user, public_id, evidence_id)
     return evidence, _stored(case, evidence, evidence.sha256, user, "file")
 
 
-def read_thumbnail(user: Any, public_id: str, evidence_id: str) -> tuple[Evidence, bytes]:
+def read_thumbnail(user: Any, public_id: str, evidence_id: str) -> tuple[Evidence, IO[bytes]]:
     """A photo's thumbnail, for whoever may read the photo; NotFound when it has none."""
     case, evidence = _find_evidence(user, public_id, evidence_id)
     if evidence.thumbnail_sha256 is None:
@@ -264,9 +270,9 @@ def evidence_to_api(evidence: Evidence, uploader: User | None, url: str) -> dict
     }
 
 
-def attachment(evidence: Evidence, data: bytes) -> Response:
+def attachment(evidence: Evidence, data: IO[bytes]) -> Response:
     """The file as a download that no browser renders, sniffs or lets run anything."""
-    response = Response(data, mimetype=evidence.media_type)  # text/plain gets charset=utf-8
+    response = streamed(data, evidence.media_type)  # text/plain gets charset=utf-8
     response.headers["Content-Disposition"] = content_disposition(download_name(evidence))
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
@@ -275,9 +281,9 @@ def attachment(evidence: Evidence, data: bytes) -> Response:
     return response
 
 
-def thumbnail_image(evidence: Evidence, data: bytes) -> Response:
+def thumbnail_image(evidence: Evidence, data: IO[bytes]) -> Response:
     """The thumbnail, shown in the page (a WebP we made ourselves), never sniffed or cached."""
-    response = Response(data, mimetype="image/webp")
+    response = streamed(data, "image/webp")
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response.headers["Cache-Control"] = "private, no-store"

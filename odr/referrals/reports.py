@@ -35,6 +35,7 @@ from odr.evidence.checks import (
     check_pdf,
     display_filename,
 )
+from odr.evidence.services import store_checked_file
 from odr.extensions import db
 from odr.referrals.models import Partner, Referral
 from odr.referrals.progress import PROGRESS_CODES
@@ -123,8 +124,8 @@ def store_outcome_pdf(filename: str | None, data: bytes, field: str) -> CheckedF
     if not data.startswith(b"%PDF-"):
         raise ValidationError({field: _l("Send the document as a PDF.")})
     check_pdf(data, field)
-    get_storage().put(data)
-    return CheckedFile(display_filename(filename), "application/pdf", len(data), sha256_of(data))
+    file = CheckedFile(display_filename(filename), "application/pdf", len(data), sha256_of(data))
+    return store_checked_file(file, data)
 
 
 def outcome_pdf(

@@ -8,7 +8,7 @@ time and the exact wording they agreed to, beside the agency's own basis from th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import IO, Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -169,8 +169,8 @@ def find_referral(user: Any, public_id: str) -> tuple[Referral, Case]:
     return tuple(row)
 
 
-def referral_evidence(user: Any, referral_id: str, evidence_id: str) -> tuple[Any, bytes]:
-    """An evidence file of one of the agency's referrals, and its checked bytes."""
+def referral_evidence(user: Any, referral_id: str, evidence_id: str) -> tuple[Any, IO[bytes]]:
+    """An evidence file of one of the agency's referrals, and a checked copy of its bytes."""
     from odr.evidence.services import read_evidence
 
     _referral, case = find_referral(user, referral_id)

@@ -34,6 +34,7 @@ from odr.delivery.models import OutboxMessage
 from odr.delivery.services import SENDERS, Sender, notify, queue_mail
 from odr.errors import NotFound
 from odr.extensions import db
+from odr.logs import REQUEST_ID_HEADER
 from odr.queue import schedule_delivery
 from odr.referrals.addresses import is_public
 from odr.referrals.models import Partner
@@ -112,6 +113,8 @@ def deliver_webhook(message: OutboxMessage) -> None:
         "webhook-signature": " ".join(signatures),
         "user-agent": "ODR-Webhooks/1",
     }
+    if message.request_id:  # of the request that caused the message, for the partner's reports
+        headers[REQUEST_ID_HEADER] = message.request_id
     status = post_webhook(partner.webhook_url, text.encode(), headers)
     if 200 <= status < 300:
         return

@@ -328,6 +328,7 @@ def test_session_and_remember_cookies_are_http_only_and_same_site_lax(app, web):
 def production_app(app, mailbox, monkeypatch):
     monkeypatch.setenv("ODR_ENV", "production")
     monkeypatch.setenv("ODR_SECRET_KEY", "a-long-random-secret-for-the-cookie-test")
+    monkeypatch.setenv("ODR_SINGLE_HOST", "1")  # SQLite and memory counters: one process
     production = build_app(app.backend, mailbox, name="production_cookies.db")
     yield production
     with production.app_context():

@@ -8,7 +8,6 @@ import hashlib
 import io
 import logging
 import zipfile
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -24,8 +23,8 @@ from odr.errors import ValidationError
 from odr.evidence.checks import MAX_CASE_SIZE, MAX_FILE_SIZE, check_upload, display_filename
 from odr.evidence.pdf_inspection import InflationLimit, Reading, read_listed, read_raw
 from odr.extensions import db
-from odr.storage import LocalStorage
 from tests.factories import Dispute, lodge, make_neutral, make_user, notice_kinds
+from tests.storage_helpers import delete_stored, is_stored, overwrite_stored, stored_bytes
 
 MB = 1024 * 1024
 
@@ -167,10 +166,6 @@ def evidence_rows(app) -> list[Evidence]:
     return rows
 
 
-def stored_path(app, sha256: str) -> Path:
-    return LocalStorage(app.config["STORAGE_DIR"]).path_for(sha256)
-
-
 @pytest.fixture
 def dispute(app, api) -> Dispute:
     return Dispute(app, api)
@@ -198,7 +193,7 @@ def test_each_accepted_type_is_recorded_with_its_hash(app, dispute, name, data, 
     assert body["filename"] == name
     assert body["uploader"]["role"] == "claimant"
     assert body["uploader"]["name"] == dispute.users["claimant"].name
-    assert stored_path(app, body["sha256"]).read_bytes() == data
+    assert stored_bytes(app, body["sha256"]) == data
 
 
 def test_a_file_named_png_that_is_a_pdf_is_recorded_as_a_pdf(app, dispute):
@@ -337,7 +332,7 @@ def test_a_file_over_10_mb_is_refused_and_nothing_is_recorded(app, dispute):
     message = refused(upload(dispute.clients["claimant"], dispute.id, "big.txt", data), 413)
     assert "10 MB" in message
     assert evidence_rows(app) == []
-    assert not stored_path(app, hashlib.sha256(data).hexdigest()).exists()
+    assert not is_stored(app, hashlib.sha256(data).hexdigest())
     assert "add_evidence" not in dispute.kinds()
 
 
@@ -395,7 +390,7 @@ def test_file_names_are_kept_for_display_only(app, dispute, name, shown, downloa
     data = f"named {name!r}\n".encode()
     body = must_upload(dispute.clients["claimant"], dispute.id, name, data)
     assert body["filename"] == shown
-    assert stored_path(app, body["sha256"]).name == body["sha256"]
+    assert is_stored(app, body["sha256"])
     response = dispute.clients["claimant"].get(body["url"])
     assert response.headers["Content-Disposition"] == downloaded
 
@@ -503,7 +498,7 @@ def test_a_download_is_an_attachment_that_nothing_renders(app, dispute):
 
 def test_a_tampered_stored_file_is_refused_and_logged(app, dispute, caplog):
     body = must_upload(dispute.clients["claimant"], dispute.id, "contract.pdf", pdf())
-    stored_path(app, body["sha256"]).write_bytes(pdf().replace(b"200", b"300"))
+    overwrite_stored(app, body["sha256"], pdf().replace(b"200", b"300"))
     with caplog.at_level(logging.WARNING, logger="odr.evidence.services"):
         response = dispute.clients["respondent"].get(body["url"])
     assert response.status_code == 409
@@ -518,7 +513,7 @@ def test_a_tampered_stored_file_is_refused_and_logged(app, dispute, caplog):
 
 def test_a_missing_stored_file_is_refused_and_logged(app, dispute, caplog):
     body = must_upload(dispute.clients["claimant"], dispute.id, "gone.txt", b"soon gone\n")
-    stored_path(app, body["sha256"]).unlink()
+    delete_stored(app, body["sha256"])
     with caplog.at_level(logging.WARNING, logger="odr.evidence.services"):
         assert dispute.clients["claimant"].get(body["url"]).status_code == 409
     assert "is missing" in caplog.text
@@ -527,7 +522,7 @@ def test_a_missing_stored_file_is_refused_and_logged(app, dispute, caplog):
 def test_uploading_the_bytes_again_repairs_a_damaged_copy(app, dispute, api):
     data = b"repairable\n"
     body = must_upload(dispute.clients["claimant"], dispute.id, "r.txt", data)
-    stored_path(app, body["sha256"]).write_bytes(b"rot")
+    overwrite_stored(app, body["sha256"], b"rot")
     other = Dispute(app, api, respondent_email="other@merchant.example")
     must_upload(other.clients["claimant"], other.id, "r.txt", data)
     assert dispute.clients["claimant"].get(body["url"]).data == data
@@ -678,28 +673,12 @@ def test_a_stranger_cannot_download_on_the_web(app, dispute, web):
 
 def test_a_tampered_file_is_refused_on_the_web_too(app, dispute, web, caplog):
     body = must_upload(dispute.clients["claimant"], dispute.id, "a.txt", b"web tamper\n")
-    stored_path(app, body["sha256"]).write_bytes(b"web tampered\n")
+    overwrite_stored(app, body["sha256"], b"web tampered\n")
     web.login(dispute.users["claimant"].email)
     with caplog.at_level(logging.WARNING, logger="odr.evidence.services"):
         response = web.get(f"/disputes/{dispute.id}/evidence/{body['id']}", follow_redirects=True)
     assert "no longer match the SHA-256" in response.get_data(as_text=True)
     assert body["id"] in caplog.text
-
-
-# ---- storage -------------------------------------------------------------------------------------
-
-
-def test_local_storage_is_content_addressed_and_leaves_no_temporary_files(tmp_path):
-    storage = LocalStorage(tmp_path)
-    sha = storage.put(b"hello")
-    assert sha == hashlib.sha256(b"hello").hexdigest()
-    assert storage.put(b"hello") == sha
-    assert storage.path_for(sha) == tmp_path / sha[:2] / sha[2:4] / sha
-    assert storage.read(sha) == b"hello" and storage.exists(sha)
-    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [sha]
-    for bad in ("../../etc/passwd", sha.upper(), sha[:-1]):
-        with pytest.raises(ValueError):
-            storage.path_for(bad)
 
 
 def test_the_dispute_page_costs_the_same_with_1_or_8_files(app, dispute, web):

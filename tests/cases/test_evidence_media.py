@@ -29,11 +29,11 @@ from tests.cases.test_evidence import (
     must_upload,
     pdf,
     refused,
-    stored_path,
     upload,
 )
 from tests.conftest import WebClient
 from tests.factories import Dispute, make_user
+from tests.storage_helpers import overwrite_stored, stored_bytes
 
 MB = 1024 * 1024
 
@@ -207,7 +207,7 @@ def test_heic_photos_and_short_videos_are_accepted_by_their_content(
     body = must_upload(dispute.clients["claimant"], dispute.id, name, data)
     assert body["media_type"] == media_type
     assert body["sha256"] == hashlib.sha256(data).hexdigest()
-    assert stored_path(app, body["sha256"]).read_bytes() == data
+    assert stored_bytes(app, body["sha256"]) == data
     download = dispute.clients["respondent"].get(body["url"])
     assert download.data == data and download.mimetype == media_type
     assert download.headers["Content-Disposition"] == f'attachment; filename="{name}"'
@@ -392,7 +392,7 @@ def test_a_heic_gets_a_webp_thumbnail_a_browser_can_show(app, dispute):
     image, response = thumbnail_of(app, dispute, body, "respondent")
     assert image.format == "WEBP" and image.size == (320, 240)
     assert hashlib.sha256(response.data).hexdigest() == row.thumbnail_sha256
-    assert stored_path(app, row.thumbnail_sha256).read_bytes() == response.data  # beside the file
+    assert stored_bytes(app, row.thumbnail_sha256) == response.data  # beside the file
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
     assert "no-store" in response.headers["Cache-Control"]
@@ -472,7 +472,7 @@ def test_a_tampered_thumbnail_is_not_served(app, dispute, web):
     body = must_upload(dispute.clients["claimant"], dispute.id, "IMG.HEIC", heic())
     with app.app_context():
         thumbnail = db.session.scalars(sa.select(Evidence.thumbnail_sha256)).one()
-    stored_path(app, thumbnail).write_bytes(b"RIFF\x00\x00\x00\x00WEBP<svg onload=alert(1)>")
+    overwrite_stored(app, thumbnail, b"RIFF\x00\x00\x00\x00WEBP<svg onload=alert(1)>")
     web.login(dispute.users["claimant"].email)
     assert web.get(thumbnail_path(dispute.id, body["id"])).status_code == 404
 

@@ -19,6 +19,7 @@ from odr.documents.models import Document
 from odr.extensions import db
 from odr.sweep import sweep
 from tests.factories import lodge, make_user
+from tests.storage_helpers import delete_stored, overwrite_stored, stored_bytes
 
 OFFER = {"amount": {"amount": "1290.50", "currency": "EUR"}, "remedy": "partial_refund"}
 
@@ -205,15 +206,18 @@ def test_a_correction_supersedes_and_both_stay_verifiable(app, api):
 
 
 def test_a_stored_file_that_no_longer_matches_its_hash_is_not_served(app, api):
-    from odr.storage import get_storage
-
     dispute, claimant, _merchant = settle_by_offer(app, api)
     [item] = listed(claimant, dispute)
-    with app.app_context():
-        path = get_storage().path_for(item["sha256"])
-    path.write_bytes(path.read_bytes() + b"%tampered")
+    overwrite_stored(app, item["sha256"], stored_bytes(app, item["sha256"]) + b"%tampered")
     response = claimant.get(item["url"])
     assert response.status_code == 409
+
+
+def test_a_stored_file_that_is_gone_is_not_served(app, api):
+    dispute, claimant, _merchant = settle_by_offer(app, api)
+    [item] = listed(claimant, dispute)
+    delete_stored(app, item["sha256"])
+    assert claimant.get(item["url"]).status_code == 409
 
 
 @pytest.mark.parametrize("claimant_language", ["en", "zh_Hant"])

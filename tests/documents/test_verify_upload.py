@@ -9,7 +9,6 @@ import html
 import io
 import logging
 import re
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -21,6 +20,7 @@ from odr.extensions import db
 from odr.limits import limiter
 from tests.conftest import WebClient, build_app
 from tests.documents.test_documents import listed, pdf_of, settle_by_offer
+from tests.storage_helpers import stored_names
 
 MB = 1024 * 1024
 ISSUED = "Issued by this service."
@@ -46,10 +46,6 @@ def check_hash(web: WebClient, sha256: str):
 def field_error(response) -> str | None:
     found = re.search(r'<p class="field-error" id="document-error">(.*?)</p>', text(response))
     return found.group(1) if found else None
-
-
-def stored_files(app) -> list[Path]:
-    return sorted(Path(app.config["STORAGE_DIR"]).rglob("*"))
 
 
 def issued_pdf(app, api) -> tuple[dict, dict, bytes]:
@@ -194,7 +190,7 @@ def test_a_checked_file_is_neither_stored_nor_logged(app, api, web, caplog):
     changed = data.replace(b"%%EOF", b"%%EOX")
     with app.app_context():
         rows = db.session.scalar(sa.select(sa.func.count()).select_from(Document))
-    files = stored_files(app)
+    files = stored_names(app)
 
     with caplog.at_level(logging.DEBUG):
         assert ISSUED in text(check_file(web, data))
@@ -202,7 +198,7 @@ def test_a_checked_file_is_neither_stored_nor_logged(app, api, web, caplog):
 
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Document)) == rows
-    assert stored_files(app) == files
+    assert stored_names(app) == files
     logged = caplog.text
     assert hashlib.sha256(changed).hexdigest() not in logged
     assert hashlib.sha256(data).hexdigest() not in logged
