@@ -28,11 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.databases import recreate_postgres  # noqa: E402
 from bench.load import Request, percentile, run_load  # noqa: E402
 from bench.sweep import write_section  # noqa: E402
 
 NAME = "lodging"
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DATABASE = "odr_bench_lodging"
 REDIS_DB = 11
 PASSWORD = "correct horse battery"
@@ -75,13 +75,7 @@ def environment(backend: str, port: int, work: Path) -> dict[str, str]:
 
 def fresh_database(backend: str, work: Path) -> None:
     if backend == "postgresql":
-        import sqlalchemy as sa
-
-        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-            connection.exec_driver_sql(f"CREATE DATABASE {DATABASE}")
-        admin.dispose()
+        recreate_postgres(DATABASE)
         subprocess.run(
             ["redis-cli", "-n", str(REDIS_DB), "FLUSHDB"], check=True, capture_output=True
         )

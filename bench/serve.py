@@ -32,10 +32,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.databases import recreate_postgres  # noqa: E402
 from bench.sweep import write_section  # noqa: E402
 
 NAME = "serve"
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DATABASE = "odr_bench_serve"
 REDIS = "redis://127.0.0.1:6379/13"
 PASSWORD = "correct horse battery"
@@ -66,13 +66,7 @@ def environment(port: int, work: Path) -> dict[str, str]:
 
 
 def fresh_database() -> None:
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        connection.exec_driver_sql(f"CREATE DATABASE {DATABASE}")
-    admin.dispose()
+    recreate_postgres(DATABASE)
 
 
 def prepare(env: dict[str, str]) -> dict[str, str]:

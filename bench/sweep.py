@@ -31,7 +31,9 @@ from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+from bench.databases import recreate_postgres  # noqa: E402
+
 PG_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/odr_bench"
 KINDS = ("negotiation", "mediation", "settled", "filed")
 MEDIATORS = 50
@@ -59,16 +61,10 @@ def make_app(url: str):
 
 
 def fresh_database(backend: str, name: str = "sweep") -> None:
-    import sqlalchemy as sa
 
     url = database_url(backend, name)
     if backend == "postgresql":
-        database = url.rsplit("/", 1)[1]
-        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-            connection.exec_driver_sql(f"CREATE DATABASE {database}")
-        admin.dispose()
+        recreate_postgres(url.rsplit("/", 1)[1])
     else:
         path = Path(url.removeprefix("sqlite:///"))
         for suffix in ("", "-wal", "-shm"):

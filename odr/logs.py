@@ -217,6 +217,9 @@ def gunicorn_logconfig(log_format: str) -> dict[str, Any]:
         "formatters": {"odr": formatter},
         "handlers": {"console": handler},
         "loggers": {"gunicorn.error": logger, "gunicorn.access": logger},
+        # gunicorn's defaults give the root logger a handler of its own: with the app's (made by
+        # `configure_logging` when the app loads, after this) every line would be written twice.
+        "root": {"level": "WARNING", "handlers": []},
     }
 
 

@@ -7,19 +7,26 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 import structlog
 
+from odr.config import PROJECT_ROOT
 from odr.delivery.models import OutboxMessage
 from odr.extensions import db
 from odr.logs import configure_logging, log_formatter, request_id_from
 from odr.queue import huey
 from odr.referrals.directory import add_partner
 from odr.referrals.secrets import signing_secrets
+from tests.conftest import free_port
 from tests.factories import PASSWORD, lodging_body, make_user, token_for
 from tests.referrals.simulator import PartnerSimulator
 from tests.security.conftest import start_server, stop_server
@@ -274,3 +281,44 @@ def test_gunicorns_own_log_can_be_written_in_the_same_json(capsys):
             logger.propagate = True
     assert line["logger"] == "gunicorn.error" and line["request_id"] == "gunicorn-1"
     assert "Q" * 30 not in line["event"] and line["event"].startswith("worker timeout")
+
+
+def test_under_gunicorn_each_request_is_logged_once(tmp_path):
+    """gunicorn's own logging set-up gives the root logger a handler; the app's must not come
+    on top of it, or every line is written twice."""
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("ODR_")},
+        "ODR_INSTANCE_DIR": str(tmp_path),
+        "ODR_DATABASE_URL": f"sqlite:///{tmp_path / 'odr.db'}",
+        "ODR_PORT": str(port),
+        "ODR_WORKERS": "1",
+        "ODR_LOG_FORMAT": "json",
+    }
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:odr.gunicorn_conf", "app:app"]
+    server = subprocess.Popen(
+        command, env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(
+                    urllib.request.Request(
+                        f"http://127.0.0.1:{port}/livez", headers={"X-Request-ID": "once-only-1"}
+                    ),
+                    timeout=5,
+                ) as answer:
+                    assert answer.status == 200
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        out, err = server.communicate(timeout=30)
+    lines = [
+        json.loads(line) for line in (out + err).decode().splitlines() if "once-only-1" in line
+    ]
+    assert len(lines) == 1, lines
+    assert lines[0]["route"] == "/livez"
