@@ -3,8 +3,10 @@ database, Redis, the storage, the queue and the schema are, naming what is not."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +16,7 @@ from flask_migrate import upgrade
 
 from odr import create_app
 from odr.extensions import db
-from tests.conftest import _TMP, build_app, free_port, redis_url
+from tests.conftest import _TMP, _reset_postgres, build_app, free_port, redis_url
 
 
 def broken_app(**config):
@@ -176,3 +178,120 @@ def test_not_ready_when_the_storage_folder_cannot_be_written(mailbox, tmp_path):
             folder.chmod(0o700)
     assert unready.status_code == 503
     assert unready.get_json()["failed"] == ["storage"]
+
+
+class Proxy:
+    """A TCP relay to PostgreSQL that can be stopped and started again on the same port, as the
+    database going away and coming back looks to the app."""
+
+    def __init__(self, target_port: int = 5432) -> None:
+        self.port, self.target_port = free_port(), target_port
+        self.sockets: list[socket.socket] = []
+
+    def start(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", self.port), reuse_port=True)
+        self.sockets = [self.listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def stop(self) -> None:
+        for sock in self.sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _address = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.target_port))
+            self.sockets += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+def test_not_ready_while_postgresql_is_away_and_ready_when_it_returns(mailbox):
+    from tests.test_serve import POSTGRES
+
+    proxy = Proxy(port_of(POSTGRES))
+    proxy.start()
+    url = POSTGRES.replace(f":{port_of(POSTGRES)}/", f":{proxy.port}/")
+    _reset_postgres(POSTGRES, "health_return")
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"{url}?options=-csearch_path%3Dhealth_return",
+            "STORAGE_DIR": str(_TMP / "storage-return"),
+            "QUEUE_IMMEDIATE": True,
+            "READY_TIMEOUT": 2,
+        }
+    )
+    with app.app_context():
+        upgrade()
+    client = app.test_client()
+    try:
+        assert client.get("/readyz").status_code == 200
+        proxy.stop()
+        away = client.get("/readyz")
+        assert away.status_code == 503
+        assert "database" in away.get_json()["failed"]
+        proxy.start()
+        assert client.get("/readyz").status_code == 200
+    finally:
+        proxy.stop()
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_not_ready_while_redis_is_away_and_ready_when_it_returns(mailbox, tmp_path):
+    port = free_port()
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    command += ["--appendonly", "no", "--dir", str(tmp_path)]
+
+    def start_redis() -> subprocess.Popen:
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while (
+            subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout
+            != b"PONG\n"
+        ):
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+        return server
+
+    server = start_redis()
+    app = build_app(
+        "sqlite",
+        mailbox,
+        "health-redis-return.db",
+        RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{port}/0",
+    )
+    client = app.test_client()
+    try:
+        assert client.get("/readyz").status_code == 200
+        server.terminate()
+        server.wait(10)
+        away = client.get("/readyz")
+        assert away.status_code == 503 and away.get_json()["failed"] == ["redis"]
+        server = start_redis()
+        assert client.get("/readyz").status_code == 200
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def port_of(url: str) -> int:
+    return int(url.split("@", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
