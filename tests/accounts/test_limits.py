@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -455,3 +456,28 @@ def test_counters_are_kept_in_the_configured_storage_without_addresses(make_limi
         assert not any(email.split("@")[0] in key for key in keys), keys
     else:
         assert keys == []
+
+
+def test_memory_counters_start_no_thread_a_hit_and_give_expired_ones_back():
+    """`memory://` is odr.limits.MemoryCounters: limits' own starts a timer thread on nearly
+    every hit under steady traffic."""
+    from limits import RateLimitItemPerSecond
+    from limits.storage import storage_from_string
+    from limits.strategies import FixedWindowRateLimiter
+
+    from odr.limits import EXPIRE_EVERY, MemoryCounters
+
+    storage = storage_from_string("memory://")
+    assert isinstance(storage, MemoryCounters)
+    counter = FixedWindowRateLimiter(storage)
+    item = RateLimitItemPerSecond(2)
+    started = threading.active_count()
+    answers = []
+    for _ in range(3):
+        answers.append(counter.hit(item, "lodge", "10.0.0.1"))
+        time.sleep(0.02)  # past limits' 10 ms timer: its storage would start a thread each time
+    assert answers == [True, True, False]
+    assert threading.active_count() <= started  # (the cancelled one of its start may end)
+    time.sleep(max(1.05, EXPIRE_EVERY + 0.05))
+    assert counter.hit(item, "lodge", "10.0.0.1")  # the window has passed
+    assert len(storage.storage) == 1  # the expired counter was given back, the new one kept
