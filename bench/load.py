@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import http.client
 import statistics
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -115,3 +116,20 @@ def run_load(
         "errors": errors[0],
         "times": times,
     }
+
+
+def wait_for(port: int, process: subprocess.Popen, path: str = "/", seconds: float = 60) -> None:
+    """Until the server on `port` answers `GET path` with anything at all (it is listening and
+    its workers are up); RuntimeError if `process` exits first or nothing answers in time."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", path)
+            connection.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing answered on port {port}")

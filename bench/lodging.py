@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.databases import recreate_postgres  # noqa: E402
-from bench.load import Request, percentile, run_load  # noqa: E402
+from bench.load import Request, percentile, run_load, wait_for  # noqa: E402
 from bench.sweep import write_section  # noqa: E402
 
 NAME = "lodging"
@@ -132,25 +132,8 @@ def start(command: list[str], env: dict[str, str], port: int) -> subprocess.Pope
     process = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    wait_for(port, process)
+    wait_for(port, process, "/api/v1/disputes")
     return process
-
-
-def wait_for(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
-    import http.client
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/api/v1/disputes")
-            connection.getresponse().read()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing answered on port {port}")
 
 
 def servers(backend: str, work: Path) -> tuple[dict, dict[str, subprocess.Popen], dict]:

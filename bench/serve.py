@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.databases import recreate_postgres  # noqa: E402
+from bench.load import wait_for  # noqa: E402
 from bench.sweep import write_section  # noqa: E402
 
 NAME = "serve"
@@ -111,23 +112,8 @@ def start_gunicorn(env: dict[str, str], worker_class: str, workers: int, threads
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_for(int(env["ODR_PORT"]), process)
+    wait_for(int(env["ODR_PORT"]), process, "/login")
     return process
-
-
-def wait_for(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/login")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing answered on port {port}")
 
 
 def log_in(port: int) -> str:

@@ -94,6 +94,19 @@ def request(port: int, method: str, path: str, body=None, headers=None):
     return response.status, response.read()
 
 
+def lodge(port: int, token: str) -> dict:
+    """A dispute lodged through the API of the server on `port`."""
+    status, body = request(
+        port,
+        "POST",
+        "/api/v1/disputes",
+        json.dumps(lodging_body()),
+        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    assert status == 201, body[:300]
+    return json.loads(body)
+
+
 def test_the_production_shape_serves_pages_and_lodgings_with_a_worker_beside_it(shape, mailbox):
     serve.set_up(shape)
     engine = sa.create_engine(shape["ODR_DATABASE_URL"])
@@ -114,15 +127,7 @@ def test_the_production_shape_serves_pages_and_lodgings_with_a_worker_beside_it(
     try:
         serve.wait_until_serving(shape, gunicorn)
         worker = serve.start_worker(shape)
-        status, body = request(
-            port,
-            "POST",
-            "/api/v1/disputes",
-            json.dumps(lodging_body()),
-            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        )
-        assert status == 201, body[:300]
-        dispute = json.loads(body)
+        dispute = lodge(port, token)
         cookie = log_in(port, consumer, DEMO_PASSWORD)
         status, page = request(
             port, "GET", f"/disputes/{dispute['id']}", headers={"Cookie": cookie}

@@ -33,9 +33,8 @@ from odr.config import PROJECT_ROOT
 from odr.delivery.services import LEASE, deliver_due
 from odr.demo import DEMO_PASSWORD
 from tests.conftest import _TMP, _reset_postgres, free_port, redis_url
-from tests.factories import lodging_body
 from tests.storage_helpers import s3_endpoint
-from tests.test_serve import POSTGRES, flask_json, request
+from tests.test_serve import POSTGRES, flask_json, lodge, request
 
 SCHEMA = f"{os.environ.get('PYTEST_XDIST_WORKER', '')}several_hosts".lstrip("_")
 CONSUMER = "consumer@demo.odr"
@@ -163,18 +162,6 @@ def exchange(port: int, method: str, path: str, body=None, headers=None):
     ]
     found["Set-Cookie"] = sessions[0] if sessions else ""
     return response.status, data, found
-
-
-def lodge(port: int, token: str) -> dict:
-    status, body = request(
-        port,
-        "POST",
-        "/api/v1/disputes",
-        json.dumps(lodging_body()),
-        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    assert status == 201, body[:300]
-    return json.loads(body)
 
 
 def upload(port: int, token: str, dispute_id: str, name: str, data: bytes) -> dict:

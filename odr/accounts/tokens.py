@@ -100,12 +100,6 @@ def token_in_use(plain: str) -> ApiToken | None:
     return token
 
 
-def user_for_token(plain: str) -> User | None:
-    """The active user a bearer token belongs to, or None when unknown, expired or revoked."""
-    token = token_in_use(plain)
-    return token.user if token is not None else None
-
-
 def revoke_every_token(user_id: int) -> None:
     """Every live API token of the account stops working; call inside a write transaction."""
     db.session.execute(
