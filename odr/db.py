@@ -75,18 +75,28 @@ def _sqlite_on_begin(conn: sa.Connection) -> None:
 
 
 @contextmanager
-def write_transaction(session: Any, *, keep_loaded: bool = False) -> Iterator[Any]:
+def write_transaction(
+    session: Any, *, keep_loaded: bool = False, reread: bool = True
+) -> Iterator[Any]:
     """One transaction that will write: BEGIN IMMEDIATE on SQLite, commit or roll back as a whole.
 
     A SQLite transaction that reads and then writes fails at once with "database is locked" in WAL
     mode; taking the write lock up front makes concurrent writers queue on busy_timeout instead.
     `keep_loaded` leaves the objects as the transaction wrote them after the commit, rather than
     reading them again on next use, for a caller that answers from what it has just written.
+    What the request read before the transaction is read again on next use, unless `reread` is
+    False: for a caller that only names what it read (the account filing a dispute), not one that
+    decides from it.
     """
     if isinstance(session, scoped_session):
         session = session()
     if session.in_transaction():
-        session.commit()
+        expiring = session.expire_on_commit
+        session.expire_on_commit = expiring and reread
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expiring
     session.connection(execution_options={"odr_write": True})
     try:
         yield session

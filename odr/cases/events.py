@@ -38,7 +38,8 @@ def event_hash(case: Case, event: Any) -> str:
 def append_event(
     case: Case, *, kind: str, actor: Any, role: str, data: dict[str, Any] | None = None
 ) -> None:
-    """Append to the chain. The caller holds the case row for writing (`fire`, `lock_case`)."""
+    """Append to the chain. The caller holds the case row for writing (`fire`, `lock_case`).
+    A case not written yet (a lodging) is written with its first event's head in one INSERT."""
     event = SimpleNamespace(
         case_id=case.id,
         seq=case.event_count + 1,
@@ -52,6 +53,9 @@ def append_event(
     event.hash = event_hash(case, event)
     case.event_count = event.seq
     case.event_head = event.hash
+    if event.case_id is None:
+        db.session.flush()
+        event.case_id = case.id
     insert_rows(db.session, Event, [vars(event)])
 
 

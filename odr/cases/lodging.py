@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from odr import clock
 from odr.accounts.models import User
+from odr.audit import GENESIS
 from odr.cases.events import append_event
 from odr.cases.firing import next_deadline
 from odr.cases.hooks import ON_LODGED, ON_LODGING
@@ -21,7 +22,7 @@ from odr.cases.law import LawFacts, governing_law
 from odr.cases.models import Case, ReferenceCounter
 from odr.cases.reading import OPEN_STATES
 from odr.cases.schemas import parse_lodging
-from odr.db import inserts_together, write_transaction
+from odr.db import inserts_together, new_uuid, write_transaction
 from odr.errors import Forbidden
 from odr.extensions import db
 from odr.policy import require_confirmed_email
@@ -88,10 +89,18 @@ def lodge_dispute(*, filer: User, body: Any) -> Case:
             merchant_targets_consumer_country=columns["merchant_targets_consumer_country"],
         )
     )
-    with write_transaction(db.session, keep_loaded=True), inserts_together(db.session):
+    # The filer is only named from here on, so it is not read again (`reread`); the case is
+    # written once, with its first event (`append_event`), unless a listener needs its id sooner.
+    with (
+        write_transaction(db.session, keep_loaded=True, reread=False),
+        inserts_together(db.session),
+    ):
         flags = _screening_flags(columns)
         case = Case(
             **columns,
+            public_id=new_uuid(),
+            event_count=0,
+            event_head=GENESIS,
             reference=next_reference(now.year),
             workflow=workflow.name,
             workflow_version=workflow.version,
@@ -106,7 +115,6 @@ def lodge_dispute(*, filer: User, body: Any) -> Case:
             created_at=now,
         )
         db.session.add(case)
-        db.session.flush()
         routed: dict[str, Any] = {"foreign_law_note": None, "referral": None}
         for hook in ON_LODGING:
             routed |= hook(case)

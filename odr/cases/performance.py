@@ -21,7 +21,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, cached_property
 from zoneinfo import ZoneInfo, available_timezones
 
-import sqlalchemy as sa
 from babel import Locale
 from babel.core import get_global
 from babel.dates import format_date, format_skeleton
@@ -31,7 +30,8 @@ from flask_babel import lazy_gettext as _l
 
 from odr import clock
 from odr.accounts.models import User
-from odr.cases.models import Case, RespondentLink
+from odr.cases.models import Case
+from odr.cases.reading import party_account_ids
 from odr.errors import ValidationError
 from odr.extensions import db
 from odr.workflow import get_workflow
@@ -90,21 +90,11 @@ def country_zone(country: str | None) -> str:
 
 
 def respondent_zone(case: Case) -> str:
-    """The zone in which the respondent's days end (see the module's docstring)."""
-    linked = sa.select(RespondentLink.merchant_id).where(RespondentLink.case_id == case.id)
-    accounts = db.session.execute(
-        sa.select(User.id, User.email, User.timezone).where(
-            User.role == "merchant",
-            User.merchant_id.is_(None),
-            User.active,
-            User.email_verified_at.is_not(None),
-            sa.or_(User.email == case.respondent_email, User.id.in_(linked)),
-        )
-    ).all()
-    # The account the dispute names first, then the one that joined it first.
-    for account in sorted(accounts, key=lambda a: (a.email != case.respondent_email, a.id)):
-        if account.timezone not in UNCHOSEN and account.timezone in _known_zones():
-            return account.timezone
+    """The zone in which the respondent's days end (see the module's docstring): that of the
+    account the dispute names, else of the one that joined it first, else of the country."""
+    for _joined, _id, timezone in sorted(party_account_ids(case)["principals"]):
+        if timezone not in UNCHOSEN and timezone in _known_zones():
+            return timezone
     return country_zone(case.respondent_country)
 
 

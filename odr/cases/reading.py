@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from odr.accounts.models import User
 from odr.cases.batch import current_batch, read_once
@@ -231,8 +231,10 @@ def _among_cases(column: Any, array: bool) -> Any:
 
 
 def _party_accounts_query(array: bool) -> sa.CompoundSelect:
-    """(case id, party, account id) for the cases bound as `case_ids`; each branch is a plain
-    indexed join (an OR inside a join would make the database scan the accounts for each case)."""
+    """(case id, party, account id, time zone, named) for the cases bound as `case_ids`; each
+    branch is a plain indexed join (an OR inside a join would make the database scan the accounts
+    for each case). `named` is set only on the merchant accounts that answer for a case: true for
+    the one the dispute names by its address, false for one that joined it."""
     cases = _among_cases(Case.id, array)
     merchant = aliased(User)
     is_principal = sa.and_(
@@ -241,25 +243,33 @@ def _party_accounts_query(array: bool) -> sa.CompoundSelect:
         merchant.email_verified_at.is_not(None),
     )
     principals = sa.union_all(  # the merchant accounts that answer for each case
-        sa.select(Case.id.label("case_id"), merchant.id.label("principal"))
+        sa.select(
+            Case.id.label("case_id"), merchant.id.label("principal"), sa.true().label("named")
+        )
         .join(merchant, merchant.email == Case.respondent_email)
         .where(cases, is_principal),
-        sa.select(RespondentLink.case_id, merchant.id)
+        sa.select(RespondentLink.case_id, merchant.id, sa.false())
         .join(merchant, merchant.id == RespondentLink.merchant_id)
         .where(_among_cases(RespondentLink.case_id, array), is_principal),
     ).cte("principals")
     account = aliased(User)
     usable = sa.and_(account.active, account.email_verified_at.is_not(None))
+    unnamed = sa.cast(sa.null(), sa.Boolean)
     branches = [
-        sa.select(Case.id, sa.literal("claimant"), account.id)
+        sa.select(Case.id, sa.literal("claimant"), account.id, account.timezone, unnamed)
         .join(account, account.id == column)
         .where(cases, account.active)
         for column in (Case.claimant_user_id, Case.filed_by_user_id)
     ] + [
-        sa.select(principals.c.case_id, sa.literal("respondent"), account.id)
+        sa.select(
+            principals.c.case_id, sa.literal("respondent"), account.id, account.timezone, named
+        )
         .join(account, column == principals.c.principal)
         .where(usable)
-        for column in (account.id, account.merchant_id)  # the merchant, then its staff
+        for column, named in (  # the merchant, then its staff
+            (account.id, principals.c.named),
+            (account.merchant_id, unnamed),
+        )
     ]
     return sa.union_all(*branches)
 
@@ -268,17 +278,38 @@ def _party_accounts_query(array: bool) -> sa.CompoundSelect:
 PARTY_ACCOUNTS = {array: _party_accounts_query(array) for array in (False, True)}
 
 
-def party_accounts(case_ids: list[int]) -> dict[int, dict[str, set[int]]]:
-    """The active accounts that act as each party of each case (a merchant's staff included)."""
-    accounts = {case_id: {"claimant": set(), "respondent": set()} for case_id in case_ids}
+def party_accounts(case_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The active accounts that act as each party of each case (a merchant's staff included),
+    as sets of ids under "claimant" and "respondent"; under "principals", the merchant accounts
+    that answer for the case as (not named by the dispute, id, time zone), for the zone its
+    dates are stated in (`odr.cases.performance.respondent_zone`)."""
+    accounts: dict[int, dict[str, Any]] = {
+        case_id: {"claimant": set(), "respondent": set(), "principals": []} for case_id in case_ids
+    }
     query = PARTY_ACCOUNTS[db.session.get_bind().dialect.name == "postgresql"]
-    for case_id, party, user_id in db.session.execute(query, {"case_ids": case_ids}):
+    rows = db.session.execute(query, {"case_ids": case_ids})
+    for case_id, party, user_id, timezone, named in rows:
         accounts[case_id][party].add(user_id)
+        if named is not None:
+            accounts[case_id]["principals"].append((not named, user_id, timezone))
     return accounts
 
 
-def party_account_ids(case: Case) -> dict[str, set[int]]:
+PARTIES_READ = "party_accounts"
+
+
+def party_account_ids(case: Case) -> dict[str, Any]:
+    """`party_accounts` of one case, read once a transaction (or once for a group of changes):
+    the mails and notices of one change, and the zone their dates are given in, ask alike."""
     batch = current_batch()
     if batch is not None and case.id in batch.accounts:
         return batch.accounts[case.id]
-    return party_accounts([case.id])[case.id]
+    read = db.session.info.setdefault(PARTIES_READ, {})
+    if case.id not in read:
+        read[case.id] = party_accounts([case.id])[case.id]
+    return read[case.id]
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_parties_read(session: Session, transaction: Any) -> None:
+    session.info.pop(PARTIES_READ, None)
