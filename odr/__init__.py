@@ -61,7 +61,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from odr.extensions import babel, csrf, db, login_manager, migrate
 
     db.init_app(app)
-    from odr.db import render_migration_item
+    from odr.db import ping_after_rest, render_migration_item
+
+    with app.app_context():
+        ping_after_rest(db.engine)
 
     migrate.init_app(
         app,

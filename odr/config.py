@@ -212,7 +212,7 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         or ("json" if environment == "production" else "plain"),
         "METRICS_TOKEN": env.get("ODR_METRICS_TOKEN", ""),  # unset: /metrics answers 404
         "READY_TIMEOUT": float(env.get("ODR_READY_TIMEOUT", "2")),  # seconds, each /readyz check
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {},  # connections are tested after a rest (odr.db)
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "locales"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,6 +65,38 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+REST_BEFORE_PING = 1.0  # seconds a pooled connection may rest and still be used untested
+
+
+def ping_after_rest(engine: Engine) -> None:
+    """Test a pooled connection before use only when it has rested.
+
+    `pool_pre_ping` costs a round trip at every checkout, and a request checks out twice (its
+    reads, then its write transaction). A connection given back a moment ago is alive; one that
+    rested may have been cut (a restarted or failed-over server, an idle timeout) and is tested
+    first, and replaced if dead. One that breaks while in use still makes SQLAlchemy drop every
+    connection of the pool, so a restart under traffic fails at most the request that meets it.
+    """
+    if engine.dialect.name == "sqlite":
+        return
+
+    @event.listens_for(engine, "checkin")
+    def _rested_from(dbapi_connection: Any, record: Any) -> None:
+        record.info["rested_from"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _test_if_rested(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        rested_from = record.info.pop("rested_from", None)
+        if rested_from is None or time.monotonic() - rested_from < REST_BEFORE_PING:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise sa.exc.DisconnectionError(str(error)) from error
+        if not alive:
+            raise sa.exc.DisconnectionError("the connection did not answer")
 
 
 @event.listens_for(Engine, "begin")
