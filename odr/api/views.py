@@ -325,7 +325,7 @@ def _evidence_url(dispute_id: str, item: Any) -> str:
 def upload_evidence(dispute_id: str) -> Response:
     case = reading.find_case(g.api_user, dispute_id)
     upload = request.files.get("file")  # a part with a file name; no name means no file
-    filename, data = (upload.filename, upload.read()) if upload else (None, None)
+    filename, data = (upload.filename, upload.stream) if upload else (None, None)
     caption = request.form.get("caption")
     try:
         item = evidence.add_evidence(case, g.api_user, filename, data, caption)

@@ -9,17 +9,26 @@ media, XFA forms), that cannot be read, or that costs too much to read is refuse
 field. Photos and videos go through `odr.evidence.media` in a bounded child too (`check_media`): a
 HEIC must decode, a video's boxes must fit together and hold their own data; each photo gets a
 small WebP thumbnail, made there once. Names shown and sent are cleaned here too.
+
+An upload never passes through memory whole: it is copied a chunk at a time into a temporary file
+of its own (hashed and measured on the way, and refused as soon as it is too large), judged from
+its first bytes and, for text, a chunk at a time; the bounded child reads it there by name, and
+storage takes it from there as a stream.
 """
 
 from __future__ import annotations
 
 import codecs
+import hashlib
+import io
 import logging
 import math
 import re
+import tempfile
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 from urllib.parse import quote
 
 from flask_babel import lazy_gettext as _l
@@ -34,6 +43,8 @@ log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 MAX_FILE_SIZE = 10 * MB
+CHUNK = 1024 * 1024  # read and copied a chunk at a time
+HEAD = 64 * 1024  # what the type is judged from (text aside)
 MAX_VIDEO_SIZE = 25 * MB
 MAX_VIDEO_SECONDS = 180
 MAX_CASE_SIZE = 50 * MB
@@ -158,14 +169,21 @@ class CheckedFile:
     thumbnail: bytes | None = field(default=None, repr=False, compare=False)
     thumbnail_sha256: str | None = None
     caption: str | None = None
+    spool: IO[bytes] | None = field(default=None, repr=False, compare=False)  # the bytes checked
+
+    def discard(self) -> None:
+        """Remove the checked copy (once stored, or when the upload goes no further)."""
+        if self.spool is not None:
+            self.spool.close()
 
 
 @dataclass(frozen=True)
 class Upload:
-    """One file as it came: its name and bytes (None when none was chosen), its caption."""
+    """One file as it came: its name and bytes or stream (None when none was chosen), its
+    caption."""
 
     filename: str | None
-    data: bytes | None
+    data: bytes | IO[bytes] | None
     caption: str | None = None
 
 
@@ -237,32 +255,47 @@ _MARKUP = re.compile(
 )
 
 
-def _text_type(data: bytes) -> str:
-    try:
-        text = data.removeprefix(codecs.BOM_UTF8).decode("utf-8")
-    except UnicodeDecodeError:
-        raise invalid_file(UNSUPPORTED if b"\x00" in data[:8192] else NOT_UTF8) from None
-    if "\x00" in text:
-        raise invalid_file(UNSUPPORTED)
-    start = text.lstrip()
-    if _CONTROL.search(text) or start.startswith("#!") or _MARKUP.match(start[:64]):
+def _text_type(text_file: IO[bytes], head: bytes) -> str:
+    """Plain UTF-8 text, read a chunk at a time; what would be taken for markup or a script, or
+    holds control characters, is refused."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    text_file.seek(0)
+    start, first = "", True
+    while True:
+        chunk = text_file.read(CHUNK)
+        if first:
+            chunk, first = chunk.removeprefix(codecs.BOM_UTF8), False
+        try:
+            text = decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError:
+            raise invalid_file(UNSUPPORTED if b"\x00" in head[:8192] else NOT_UTF8) from None
+        if "\x00" in text:
+            raise invalid_file(UNSUPPORTED)
+        if _CONTROL.search(text):
+            raise invalid_file(NOT_PLAIN)
+        if len(start) < 64:
+            start = (start + text).lstrip()[:64]
+        if not chunk:
+            break
+    if start.startswith("#!") or _MARKUP.match(start[:64]):
         raise invalid_file(NOT_PLAIN)
     return "text/plain"
 
 
-def media_type_of(data: bytes) -> str:
-    """The type of the bytes, from their content alone; anything not accepted is refused."""
+def media_type_of(head: bytes, whole: IO[bytes]) -> str:
+    """The type of the file, from its content alone (`head`, its first bytes, and for text all
+    of it); anything not accepted is refused."""
     for signature, media_type in SIGNATURES:
-        if data.startswith(signature):
+        if head.startswith(signature):
             return media_type
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
-    if data[4:8] == b"ftyp":
-        media_type = media.container_type(data)
+    if head[4:8] == b"ftyp":
+        media_type = media.container_type(head)
         if media_type is None:
             raise invalid_file(UNSUPPORTED)
         return media_type
-    return _text_type(data)
+    return _text_type(whole, head)
 
 
 def clean_caption(raw: str | None) -> str | None:
@@ -274,14 +307,23 @@ def clean_caption(raw: str | None) -> str | None:
     return text or None
 
 
-def check_pdf(data: bytes, field: str = "file") -> None:
-    """Refuse the PDF, naming `field`, unless `pdf_inspection` accepts it. The inspection runs in
-    a child process (a forkserver child: 20-30 ms more) limited to `SECONDS` of CPU and wall time
-    and `MEMORY_MB` of address space: a file that needs more is refused as too costly."""
+def read_then(job: Any, source: bytes | str, *args: Any) -> Any:
+    """`job` on the bytes, read first if `source` names a file: run in the bounded child, so a
+    large upload is read there, not in the process that serves."""
+    data = Path(source).read_bytes() if isinstance(source, str) else source
+    return job(data, *args)
+
+
+def check_pdf(source: bytes | str, field: str = "file") -> None:
+    """Refuse the PDF (its bytes, or the name of the file holding them), naming `field`, unless
+    `pdf_inspection` accepts it. The inspection runs in a child process (a forkserver child:
+    20-30 ms more) limited to `SECONDS` of CPU and wall time and `MEMORY_MB` of address space: a
+    file that needs more is refused as too costly."""
     try:
         verdict = bounded.run_bounded(
+            read_then,
             pdf_inspection.inspect_pdf,
-            data,
+            source,
             seconds=pdf_inspection.SECONDS,
             memory_mb=pdf_inspection.MEMORY_MB,
         )
@@ -289,18 +331,23 @@ def check_pdf(data: bytes, field: str = "file") -> None:
         verdict = "too_costly"
         log.warning("PDF inspection stopped (%s, exit code %s)", stopped.bound, stopped.exit_code)
     if verdict != "accepted":
-        log.info("PDF of %d bytes refused: %s", len(data), verdict)
+        log.info("PDF refused: %s", verdict)
         raise ValidationError({field: PDF_REFUSALS[verdict]})
 
 
-def check_media(data: bytes, media_type: str) -> bytes | None:
-    """Refuse a photo or video that `media.inspect_media` does not accept, or a video that is too
-    long; return the photo's thumbnail, if one could be made. The inspection runs in a bounded
-    child, as for a PDF: a HEIC that needs more is refused, a PNG, JPEG or WebP only goes
-    without a thumbnail."""
+def check_media(source: bytes | str, media_type: str) -> bytes | None:
+    """Refuse a photo or video (its bytes, or the name of the file holding them) that
+    `media.inspect_media` does not accept, or a video that is too long; return the photo's
+    thumbnail, if one could be made. The inspection runs in a bounded child, as for a PDF: a
+    HEIC that needs more is refused, a PNG, JPEG or WebP only goes without a thumbnail."""
     try:
         verdict = bounded.run_bounded(
-            media.inspect_media, data, media_type, seconds=media.SECONDS, memory_mb=media.MEMORY_MB
+            read_then,
+            media.inspect_media,
+            source,
+            media_type,
+            seconds=media.SECONDS,
+            memory_mb=media.MEMORY_MB,
         )
     except bounded.OutOfBounds as stopped:
         log.warning(
@@ -312,7 +359,7 @@ def check_media(data: bytes, media_type: str) -> bytes | None:
             raise invalid_file(VIDEO_BROKEN) from None
         return None  # a PNG, JPEG or WebP goes without a thumbnail
     if verdict.verdict != "accepted":
-        log.info("%s of %d bytes refused: %s", media_type, len(data), verdict.verdict)
+        log.info("%s refused: %s", media_type, verdict.verdict)
         raise invalid_file(MEDIA_REFUSALS[verdict.verdict])
     if verdict.seconds is not None and verdict.seconds > MAX_VIDEO_SECONDS:
         raise invalid_file(
@@ -331,31 +378,64 @@ def _minutes(seconds: float) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
+def _too_large(head: bytes) -> EvidenceTooLarge:
+    video = head[4:8] == b"ftyp" and media.container_type(head[:4096]) in VIDEOS
+    return EvidenceTooLarge(VIDEO_TOO_LARGE if video else TOO_LARGE)
+
+
+def _spool(source: IO[bytes]) -> tuple[IO[bytes], int, str, bytes]:
+    """The upload copied a chunk at a time into a temporary file of its own: the copy, its
+    size, its SHA-256 and its first bytes. Stops as soon as it is larger than any file may be."""
+    spool = tempfile.NamedTemporaryFile(prefix="odr-upload-")  # noqa: SIM115 (kept past here)
+    digest, size, head = hashlib.sha256(), 0, b""
+    try:
+        while chunk := source.read(CHUNK):
+            if len(head) < HEAD:
+                head += chunk[: HEAD - len(head)]
+            size += len(chunk)
+            if size > MAX_VIDEO_SIZE:
+                raise _too_large(head)
+            digest.update(chunk)
+            spool.write(chunk)
+        spool.flush()
+    except BaseException:
+        spool.close()
+        raise
+    return spool, size, digest.hexdigest(), head
+
+
 def check_upload(
-    filename: str | None, data: bytes | None, caption: str | None = None
+    filename: str | None, source: bytes | IO[bytes] | None, caption: str | None = None
 ) -> CheckedFile:
     """Size, type by content, and for a PDF, a photo or a video its safety; the caption's
-    length; ValidationError naming `file` (or `caption`)."""
-    if data is None:
+    length; ValidationError naming `file` (or `caption`). The file checked goes with the
+    answer (`CheckedFile.spool`), to be stored from there and then discarded."""
+    if source is None:
         raise invalid_file(NO_FILE)
-    if not data:
-        raise invalid_file(EMPTY)
-    video = data[4:8] == b"ftyp" and media.container_type(data[:4096]) in VIDEOS
-    if len(data) > (MAX_VIDEO_SIZE if video else MAX_FILE_SIZE):
-        raise EvidenceTooLarge(VIDEO_TOO_LARGE if video else TOO_LARGE)
-    caption = clean_caption(caption)
-    media_type = media_type_of(data)
-    thumbnail = None
-    if media_type == "application/pdf":
-        check_pdf(data)
-    elif media_type in PICTURES or media_type in VIDEOS:
-        thumbnail = check_media(data, media_type)
+    spool, size, sha256, head = _spool(io.BytesIO(source) if isinstance(source, bytes) else source)
+    try:
+        if not size:
+            raise invalid_file(EMPTY)
+        video = head[4:8] == b"ftyp" and media.container_type(head[:4096]) in VIDEOS
+        if size > (MAX_VIDEO_SIZE if video else MAX_FILE_SIZE):
+            raise _too_large(head)
+        caption = clean_caption(caption)
+        media_type = media_type_of(head, spool)
+        thumbnail = None
+        if media_type == "application/pdf":
+            check_pdf(spool.name)
+        elif media_type in PICTURES or media_type in VIDEOS:
+            thumbnail = check_media(spool.name, media_type)
+    except BaseException:
+        spool.close()
+        raise
     return CheckedFile(
         display_filename(filename),
         media_type,
-        len(data),
-        sha256_of(data),
+        size,
+        sha256,
         thumbnail=thumbnail,
         thumbnail_sha256=sha256_of(thumbnail) if thumbnail else None,
         caption=caption,
+        spool=spool,
     )

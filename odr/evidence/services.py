@@ -80,28 +80,44 @@ def _ensure_room(case_id: int, file: CheckedFile) -> None:
 
 
 def add_evidence(
-    case: Case, actor: User, filename: str | None, data: bytes | None, caption: str | None = None
+    case: Case,
+    actor: User,
+    filename: str | None,
+    data: bytes | IO[bytes] | None,
+    caption: str | None = None,
 ) -> Evidence:
-    """Check the upload, store its bytes (and its thumbnail's), then record it through `fire`.
+    """Check the upload (its bytes, or a stream of them), store it (and its thumbnail), then
+    record it through `fire`.
 
     The bytes are written before the transaction: storage is content-addressed, so a record that
     is then refused or rolled back leaves at most an unreferenced file behind.
     """
     refuse_unless_allowed(case, "add_evidence", actor)
     file = check_upload(filename, data, caption)
-    _ensure_room(case.id, file)
-    store_checked_file(file, data)
+    try:
+        _ensure_room(case.id, file)
+        store_checked_file(file)
+    finally:
+        file.discard()
     fire(case, "add_evidence", actor, file=file)
     return db.session.scalars(
         sa.select(Evidence).where(Evidence.case_id == case.id, Evidence.sha256 == file.sha256)
     ).one()
 
 
-def store_checked_file(file: CheckedFile, data: bytes) -> CheckedFile:
-    """Write a checked file's bytes, and its thumbnail's, to storage under their SHA-256: the one
-    way an uploaded file is stored (evidence, and a partner agency's outcome document)."""
+def store_checked_file(file: CheckedFile, data: bytes | None = None) -> CheckedFile:
+    """Write a checked file, and its thumbnail, to storage under their SHA-256: the one way an
+    uploaded file is stored (evidence, and a partner agency's outcome document). The file is
+    streamed from the copy `check_upload` made, or written from `data` when the caller holds the
+    bytes; either way what is stored must hash as checked."""
     storage = get_storage()
-    storage.put(data)
+    if file.spool is not None:
+        file.spool.seek(0)
+        stored = storage.put_stream(file.spool)
+    else:
+        stored = storage.put(data)
+    if stored != file.sha256:
+        raise RuntimeError("the file stored is not the file checked")
     if file.thumbnail is not None:
         storage.put(file.thumbnail)
     return file
@@ -135,7 +151,7 @@ def uploads_from_form(files: list[Any], form: Any) -> Iterator[Upload]:
     shared = form.get("caption")
     for index, upload in enumerate(files):
         caption = own[index] if len(own) == len(files) else shared
-        yield Upload(upload.filename, upload.read(), caption)
+        yield Upload(upload.filename, upload.stream, caption)
 
 
 def added_message(added: list[Evidence]) -> str:
