@@ -124,24 +124,24 @@ def write_transaction(
     if isinstance(session, scoped_session):
         session = session()
     if session.in_transaction():
-        expiring = session.expire_on_commit
-        session.expire_on_commit = expiring and reread
-        try:
-            session.commit()
-        finally:
-            session.expire_on_commit = expiring
+        _commit(session, expire=reread)
     session.connection(execution_options={"odr_write": True})
     try:
         yield session
-        expiring = session.expire_on_commit
-        session.expire_on_commit = expiring and not keep_loaded
-        try:
-            session.commit()
-        finally:
-            session.expire_on_commit = expiring
+        _commit(session, expire=not keep_loaded)
     except BaseException:
         session.rollback()
         raise
+
+
+def _commit(session: Any, *, expire: bool) -> None:
+    """Commit; the loaded objects expire only if `expire` and the session expires on commit."""
+    expiring = session.expire_on_commit
+    session.expire_on_commit = expiring and expire
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expiring
 
 
 @contextmanager

@@ -19,7 +19,6 @@ storage takes it from there as a stream.
 from __future__ import annotations
 
 import codecs
-import hashlib
 import io
 import logging
 import math
@@ -38,12 +37,12 @@ from odr.cases.models import Evidence
 from odr.errors import ValidationError
 from odr.evidence import media, pdf_inspection
 from odr.storage import sha256_of
+from odr.storage.addressing import CHUNK, copy_hashed
 
 log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 MAX_FILE_SIZE = 10 * MB
-CHUNK = 1024 * 1024  # read and copied a chunk at a time
 HEAD = 64 * 1024  # what the type is judged from (text aside)
 MAX_VIDEO_SIZE = 25 * MB
 MAX_VIDEO_SECONDS = 180
@@ -378,30 +377,23 @@ def _minutes(seconds: float) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
-def _too_large(head: bytes) -> EvidenceTooLarge:
-    video = head[4:8] == b"ftyp" and media.container_type(head[:4096]) in VIDEOS
-    return EvidenceTooLarge(VIDEO_TOO_LARGE if video else TOO_LARGE)
+def _is_video(head: bytes) -> bool:
+    return head[4:8] == b"ftyp" and media.container_type(head[:4096]) in VIDEOS
 
 
 def _spool(source: IO[bytes]) -> tuple[IO[bytes], int, str, bytes]:
     """The upload copied a chunk at a time into a temporary file of its own: the copy, its
     size, its SHA-256 and its first bytes. Stops as soon as it is larger than any file may be."""
     spool = tempfile.NamedTemporaryFile(prefix="odr-upload-")  # noqa: SIM115 (kept past here)
-    digest, size, head = hashlib.sha256(), 0, b""
     try:
-        while chunk := source.read(CHUNK):
-            if len(head) < HEAD:
-                head += chunk[: HEAD - len(head)]
-            size += len(chunk)
-            if size > MAX_VIDEO_SIZE:
-                raise _too_large(head)
-            digest.update(chunk)
-            spool.write(chunk)
+        sha256, size = copy_hashed(source, spool, limit=MAX_VIDEO_SIZE)
         spool.flush()
+        spool.seek(0)
+        head = spool.read(HEAD)
     except BaseException:
         spool.close()
         raise
-    return spool, size, digest.hexdigest(), head
+    return spool, size, sha256, head
 
 
 def check_upload(
@@ -416,9 +408,9 @@ def check_upload(
     try:
         if not size:
             raise invalid_file(EMPTY)
-        video = head[4:8] == b"ftyp" and media.container_type(head[:4096]) in VIDEOS
+        video = _is_video(head)
         if size > (MAX_VIDEO_SIZE if video else MAX_FILE_SIZE):
-            raise _too_large(head)
+            raise EvidenceTooLarge(VIDEO_TOO_LARGE if video else TOO_LARGE)
         caption = clean_caption(caption)
         media_type = media_type_of(head, spool)
         thumbnail = None

@@ -224,6 +224,5 @@ def _refer_abroad(case: Case) -> dict[str, Any]:
     if partner is None:
         return {"foreign_law_note": "no_partner_handled_at_home"}
     case.state = "referred"
-    db.session.flush()  # the referral names the case by its id
     referral = open_referral(case, partner)
     return {"foreign_law_note": "referred_to_partner", "referral": referral.public_id}

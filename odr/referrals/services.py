@@ -87,9 +87,12 @@ def transfer_record(case: Case, partner: Partner) -> dict[str, Any]:
 
 
 def open_referral(case: Case, partner: Partner) -> Referral:
-    """A pending referral in the caller's transaction (which holds the case for writing)."""
+    """A pending referral in the caller's transaction (which holds the case for writing, or is
+    lodging it: a case not written yet is written first, since the referral names it by id)."""
     from odr.referrals.webhooks import queue_webhook
 
+    if case.id is None:
+        db.session.flush()
     referral = Referral(
         case_id=case.id, partner_id=partner.id, transfer=transfer_record(case, partner)
     )

@@ -26,12 +26,16 @@ def relative_key(sha256: str) -> str:
     return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
-def copy_hashed(source: IO[bytes], target: IO[bytes]) -> tuple[str, int]:
-    """Copy `source` to `target` a chunk at a time; the SHA-256 and the size of what was copied."""
+def copy_hashed(source: IO[bytes], target: IO[bytes], limit: int | None = None) -> tuple[str, int]:
+    """Copy `source` to `target` a chunk at a time; the SHA-256 and the size of what was copied.
+    With `limit`, the copy stops at the first chunk that takes it past `limit` bytes (so a size
+    over `limit` says the source is larger, not how large)."""
     digest = hashlib.sha256()
     size = 0
     while chunk := source.read(CHUNK):
         digest.update(chunk)
         target.write(chunk)
         size += len(chunk)
+        if limit is not None and size > limit:
+            break
     return digest.hexdigest(), size
