@@ -196,6 +196,10 @@ def load_config(env: dict[str, str] | None = None) -> dict:
         "SINGLE_HOST": _flag(env.get("ODR_SINGLE_HOST")),
         "INSECURE_LOCAL": insecure_local,
         "PROXY_HOPS": int(env.get("ODR_PROXY_HOPS", "0")),
+        # Processes the sweep fires a large backlog with (odr/sweep.py), on PostgreSQL.
+        "SWEEP_PROCESSES": _whole_number(
+            env, "ODR_SWEEP_PROCESSES", min(2 * (os.cpu_count() or 1), 8)
+        ),
         # Log-in throttling (odr/accounts/throttle.py): wrong passwords allowed before delays
         # that double start, per account, per client address and per known browser.
         "LOGIN_FREE_FAILURES_ACCOUNT": int(env.get("ODR_LOGIN_FREE_FAILURES_ACCOUNT", "5")),

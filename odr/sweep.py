@@ -4,9 +4,11 @@ before those that act by themselves), render documents, deliver the outbox."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from odr import clock
 from odr.cases.batch import lock_cases
@@ -21,21 +23,88 @@ from odr.workflow import get_workflow
 
 BATCH = 200
 PER_TRANSACTION = 200
+PARALLEL_FROM = 2000  # due cases from which a backlog is shared between processes
 log = logging.getLogger(__name__)
 
 
-def fire_due_timeouts(batch: int = BATCH, per_transaction: int = PER_TRANSACTION) -> int:
+def fire_due_timeouts(
+    batch: int = BATCH, per_transaction: int = PER_TRANSACTION, processes: int | None = None
+) -> int:
     """Fire the timeout action of every overdue case once; safe to run concurrently.
 
     Walks the due cases in deadline order by keyset, a batch at a time; a case just fired has its
     next deadline after now, so the walk never meets it again. Fires are grouped a few dozen to a
     transaction that takes the group's rows for writing and checks each deadline again under the
     lock, so two sweeps never fire the same timeout twice: the second finds the deadline moved.
+
+    A backlog of `PARALLEL_FROM` cases or more on PostgreSQL (after a long stop of the worker) is
+    shared between `processes` (`SWEEP_PROCESSES`): firing is Python work a case at a time, and
+    one process uses one core. Each process walks its share of the ids (`id % n`); the same
+    locks keep each fire single, and a last walk over all ids takes what a share left behind.
     """
+    processes = processes or current_app.config["SWEEP_PROCESSES"]
+    if processes > 1 and _large_postgresql_backlog():
+        fired = _fire_in_processes(processes, batch, per_transaction)
+    else:
+        fired = 0
+    return fired + _fire_share(0, 1, batch, per_transaction)
+
+
+def _large_postgresql_backlog() -> bool:
+    if db.session.get_bind().dialect.name != "postgresql":
+        return False  # SQLite writes one transaction at a time: other processes would queue
+    due = sa.select(Case.id).where(Case.deadline_at <= clock.now()).limit(PARALLEL_FROM)
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(due.subquery()))
+    db.session.rollback()
+    return count >= PARALLEL_FROM
+
+
+def _fire_in_processes(processes: int, batch: int, per_transaction: int) -> int:
+    """Fire the shares 1..n-1 in forked children and share 0 here; the fires each made."""
+    app = current_app._get_current_object()
+    db.session.close()
+    for engine in db.engines.values():
+        engine.dispose()  # no connection is open at the fork: none is shared with a child
+    context = multiprocessing.get_context("fork")
+    results = context.SimpleQueue()
+    children = [
+        context.Process(
+            target=_fire_share_in_child,
+            args=(app, share, processes, batch, per_transaction, results),
+            name=f"odr-sweep-{share}",
+        )
+        for share in range(1, processes)
+    ]
+    for child in children:
+        child.start()
+    fired = _fire_share(0, processes, batch, per_transaction)
+    for child in children:
+        child.join()
+        if child.exitcode != 0:
+            log.warning("sweep: %s ended with %s; the last walk takes its share", child.name,
+                        child.exitcode)  # fmt: skip
+    return fired + sum(results.get() for child in children if child.exitcode == 0)
+
+
+def _fire_share_in_child(
+    app: Any, share: int, processes: int, batch: int, per_transaction: int, results: Any
+) -> None:
+    with app.app_context():
+        fired = _fire_share(share, processes, batch, per_transaction)
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+    results.put(fired)
+
+
+def _fire_share(share: int, processes: int, batch: int, per_transaction: int) -> int:
+    """The keyset walk over the due cases whose `id % processes == share`."""
     fired, now = 0, clock.now()
     after: tuple[Any, int] | None = None
     while True:
         query = sa.select(Case.deadline_at, Case.id).where(Case.deadline_at <= now)
+        if processes > 1:
+            query = query.where(Case.id % processes == share)
         if after is not None:
             query = query.where(sa.tuple_(Case.deadline_at, Case.id) > after)
         due = db.session.execute(query.order_by(Case.deadline_at, Case.id).limit(batch)).all()

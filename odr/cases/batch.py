@@ -31,6 +31,9 @@ class Batch:
     # Filled on first use by the modules that own them (the pool of neutrals, the recusals...).
     memo: dict[str, Any] = field(default_factory=dict)
     inserts: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)  # model -> rows
+    # Work left to the end of the group, before its rows are written: what takes rows other
+    # groups need (the pool of neutrals) is done there, so that they are held only briefly.
+    before_writes: list[Callable[[], None]] = field(default_factory=list)
     at_end: list[Callable[[], None]] = field(default_factory=list)  # writes made once, at the end
 
 

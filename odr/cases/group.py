@@ -31,6 +31,8 @@ def batch_of(case_ids: list[int]) -> Iterator[Batch]:
     try:
         with db.session.no_autoflush:
             yield batch
+            for step in batch.before_writes:
+                step()
             _write_cases(batch.cases)
             for write in batch.at_end:
                 write()

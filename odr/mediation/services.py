@@ -319,14 +319,34 @@ def _release_arbitrator(case: Case, to: str) -> None:
 
 @on_enter("mediation")
 def _assign_mediator(case: Case, came_from: str) -> None:
-    case.mediator_id, case.neutral_assigned_at = None, None
-    assign_neutral(case, "mediator")
+    _assign_on_entry(case, "mediator")
 
 
 @on_enter("arbitration")
 def _assign_arbitrator(case: Case, came_from: str) -> None:
-    case.arbitrator_id, case.neutral_assigned_at = None, None
-    assign_neutral(case, "arbitrator")
+    _assign_on_entry(case, "arbitrator")
+
+
+def _assign_on_entry(case: Case, role: str) -> None:
+    """Assign at once; in a group of changes, after the group's other work (in the same order),
+    so that the pool's rows, which every group that assigns must hold, are held only briefly."""
+    setattr(case, f"{role}_id", None)
+    case.neutral_assigned_at = None
+    if current_batch() is None:
+        assign_neutral(case, role)
+        return
+    read_once("assign_later", _start_assigning_later).append((case, role))
+
+
+def _start_assigning_later() -> list[tuple[Case, str]]:
+    waiting: list[tuple[Case, str]] = []
+
+    def assign_all() -> None:
+        for case, role in waiting:
+            assign_neutral(case, role)
+
+    current_batch().before_writes.append(assign_all)
+    return waiting
 
 
 def neutral_role(case: Case) -> str:
