@@ -29,7 +29,9 @@ def insert_many(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> No
         if column.key not in rows[0] and column.default is not None and not column.primary_key
     }
     names = [*rows[0], *defaults]
-    filled = [row | {k: _default(d) for k, d in defaults.items()} for row in rows]
+    once = {k: d.arg for k, d in defaults.items() if not d.is_callable}  # the same for every row
+    each = {k: d for k, d in defaults.items() if d.is_callable}
+    filled = [row | once | {k: d.arg(None) for k, d in each.items()} for row in rows]
     source = _recordset(session, table, names, filled)
     session.execute(table.insert().from_select(names, sa.select(*(source.c[n] for n in names))))
 
@@ -71,10 +73,15 @@ def _recordset(session: Any, table: sa.Table, names: list[str], rows: list[dict]
         for name in names
         if isinstance(table.c[name].type, sa.TypeDecorator)
     }
-    for name, process in prepare.items():
-        rows = [row | {name: process(row[name], dialect)} for row in rows]
+    plain = [name for name in names if name not in prepare]
     document = json.dumps(
-        [{name: row[name] for name in names} for row in rows], default=_plain, ensure_ascii=False
+        [
+            {name: row[name] for name in plain}
+            | {name: process(row[name], dialect) for name, process in prepare.items()}
+            for row in rows
+        ],
+        default=_plain,
+        ensure_ascii=False,
     )
     return (
         sa.func.json_to_recordset(sa.cast(sa.bindparam("rows", document, type_=sa.Text), sa.JSON))
@@ -91,7 +98,3 @@ def _plain(value: Any) -> str:
     if isinstance(value, date):  # datetimes too: naive UTC by then
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} cannot be written in bulk")
-
-
-def _default(default: Any) -> Any:
-    return default.arg(None) if default.is_callable else default.arg
