@@ -62,9 +62,7 @@ def _large_postgresql_backlog() -> bool:
 def _fire_in_processes(processes: int, batch: int, per_transaction: int) -> int:
     """Fire the shares 1..n-1 in forked children and share 0 here; the fires each made."""
     app = current_app._get_current_object()
-    db.session.close()
-    for engine in db.engines.values():
-        engine.dispose()  # no connection is open at the fork: none is shared with a child
+    _close_connections()  # none is open at the fork: no socket is shared with a child
     context = multiprocessing.get_context("fork")
     results = context.SimpleQueue()
     children = [
@@ -81,8 +79,9 @@ def _fire_in_processes(processes: int, batch: int, per_transaction: int) -> int:
     for child in children:
         child.join()
         if child.exitcode != 0:
-            log.warning("sweep: %s ended with %s; the last walk takes its share", child.name,
-                        child.exitcode)  # fmt: skip
+            log.warning(
+                "sweep: %s ended with %s; the last walk takes its share", child.name, child.exitcode
+            )
     return fired + sum(results.get() for child in children if child.exitcode == 0)
 
 
@@ -91,10 +90,14 @@ def _fire_share_in_child(
 ) -> None:
     with app.app_context():
         fired = _fire_share(share, processes, batch, per_transaction)
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+        _close_connections()
     results.put(fired)
+
+
+def _close_connections() -> None:
+    db.session.remove()
+    for engine in db.engines.values():
+        engine.dispose()
 
 
 def _fire_share(share: int, processes: int, batch: int, per_transaction: int) -> int:

@@ -120,6 +120,23 @@ def lodge(api_client: ApiClient, **overrides: Any) -> dict:
     return response.get_json()
 
 
+def events_per_case(app, kind: str) -> list[int]:
+    """How many events of `kind` each case that has any has, in case order."""
+    import sqlalchemy as sa
+
+    from odr.cases.models import Event
+
+    with app.app_context():
+        return list(
+            db.session.scalars(
+                sa.select(sa.func.count())
+                .where(Event.kind == kind)
+                .group_by(Event.case_id)
+                .order_by(Event.case_id)
+            )
+        )
+
+
 def notice_kinds(app, user) -> list[str]:
     """The kinds of the user's notices in the app, oldest first."""
     import sqlalchemy as sa

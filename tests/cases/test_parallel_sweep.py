@@ -11,17 +11,18 @@ import sqlalchemy as sa
 from odr import clock, sweep
 from odr.accounts.models import User
 from odr.cases.events import verify_all_chains
-from odr.cases.models import Case, Event
+from odr.cases.models import Case
 from odr.extensions import db
 from tests.cases.test_concurrency import _run_together
-from tests.factories import lodge, make_neutral, make_user
+from tests.factories import events_per_case, lodge, make_neutral, make_user
 
 
 @pytest.fixture
-def shares(app, monkeypatch):
+def shares(app, monkeypatch, tmp_path):
     """A backlog of 8 counts as large; what the shared walks fired (each process that fired
     some writes its id to the file `PIDS_FILE` names)."""
     monkeypatch.setattr(sweep, "PARALLEL_FROM", 8)
+    monkeypatch.setenv("PIDS_FILE", str(tmp_path / "pids"))
     made: list[int] = []
     fire_in_processes, fire_share = sweep._fire_in_processes, sweep._fire_share
 
@@ -48,9 +49,8 @@ def _backlog(app, api, n: int) -> tuple[User, list[dict]]:
 
 
 def test_a_large_backlog_is_shared_between_processes_and_each_case_fires_once(
-    app, api, shares, tmp_path, monkeypatch
+    app, api, shares, tmp_path
 ):
-    monkeypatch.setenv("PIDS_FILE", str(tmp_path / "pids"))
     made = shares
     _, disputes = _backlog(app, api, 24)
     on_postgresql = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
@@ -66,25 +66,10 @@ def test_a_large_backlog_is_shared_between_processes_and_each_case_fires_once(
         assert len(pids) == 3 and str(os.getpid()) in pids  # this process and two children
     else:  # SQLite writes one transaction at a time: other processes would only queue
         assert made == [] and not (tmp_path / "pids").exists()
-    with app.app_context():
-        escalations = db.session.execute(
-            sa.select(Event.case_id, sa.func.count())
-            .where(Event.kind == "escalate")
-            .group_by(Event.case_id)
-        ).all()
-        assert len(escalations) == 24 and {n for _, n in escalations} == {1}
-        assert db.session.scalars(sa.select(Case.state)).all() == ["mediation"] * 24
-        assigned = db.session.scalar(
-            sa.select(sa.func.count()).where(Case.mediator_id.is_not(None))
-        )
-        assert assigned == 12  # the ceiling holds across the processes
-        assert verify_all_chains() == []
+    _assert_each_escalated_once(app, 24, assigned=12)
 
 
-def test_two_parallel_sweeps_at_once_still_fire_each_case_once(
-    app, api, shares, tmp_path, monkeypatch
-):
-    monkeypatch.setenv("PIDS_FILE", str(tmp_path / "pids"))
+def test_two_parallel_sweeps_at_once_still_fire_each_case_once(app, api, shares):
     _, disputes = _backlog(app, api, 20)
 
     def parallel_sweep() -> int:
@@ -94,15 +79,15 @@ def test_two_parallel_sweeps_at_once_still_fire_each_case_once(
         results = _run_together(app, [parallel_sweep, parallel_sweep])
 
     assert sum(results) == 20
+    _assert_each_escalated_once(app, 20, assigned=10)
+
+
+def _assert_each_escalated_once(app, cases: int, *, assigned: int) -> None:
+    """Every case escalated once, a mediator for as many as the ceiling allows (the ceiling
+    holds across processes), every chain intact."""
+    assert events_per_case(app, "escalate") == [1] * cases
     with app.app_context():
-        per_case = db.session.execute(
-            sa.select(Event.case_id, sa.func.count())
-            .where(Event.kind == "escalate")
-            .group_by(Event.case_id)
-        ).all()
-        assert len(per_case) == 20 and {n for _, n in per_case} == {1}
-        assigned = db.session.scalar(
-            sa.select(sa.func.count()).where(Case.mediator_id.is_not(None))
-        )
-        assert assigned == 10
+        assert db.session.scalars(sa.select(Case.state)).all() == ["mediation"] * cases
+        with_mediator = sa.select(sa.func.count()).where(Case.mediator_id.is_not(None))
+        assert db.session.scalar(with_mediator) == assigned
         assert verify_all_chains() == []
