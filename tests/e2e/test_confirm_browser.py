@@ -27,6 +27,9 @@ STYLE = """(e) => { const s = getComputedStyle(e);
 
 
 def style_of(button: Locator) -> str:
+    """The button's look once the page's stylesheet has loaded: a page reached by a click can be
+    read before its CSS arrives, when every button still wears the browser's default."""
+    button.page.wait_for_load_state("load")
     return button.evaluate(STYLE)
 
 
