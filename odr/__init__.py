@@ -85,7 +85,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from odr.limits import limiter
 
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
 
     from odr.queue import huey

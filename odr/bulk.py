@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,12 +29,13 @@ def insert_many(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> No
         for column in table.columns
         if column.key not in rows[0] and column.default is not None and not column.primary_key
     }
-    names = [*rows[0], *defaults]
+    names = (*rows[0], *defaults)
     once = {k: d.arg for k, d in defaults.items() if not d.is_callable}  # the same for every row
     each = {k: d for k, d in defaults.items() if d.is_callable}
     filled = [row | once | {k: d.arg(None) for k, d in each.items()} for row in rows]
-    source = _recordset(session, table, names, filled)
-    session.execute(table.insert().from_select(names, sa.select(*(source.c[n] for n in names))))
+    session.connection().execute(
+        _insert_from_rows(table, names), {"rows": _document(session, table, names, filled)}
+    )
 
 
 def ids_in(session: Any, column: Any, ids: list[int]) -> Any:
@@ -48,7 +50,7 @@ def update_many(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> No
     """Set columns of rows found by `id`; every row names the same columns."""
     if not rows:
         return
-    names = [name for name in rows[0] if name != "id"]
+    names = tuple(name for name in rows[0] if name != "id")
     if session.get_bind().dialect.name != "postgresql":
         session.execute(
             table.update()
@@ -57,16 +59,43 @@ def update_many(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> No
             [{"row_id": row["id"]} | {f"new_{n}": row[n] for n in names} for row in rows],
         )
         return
-    source = _recordset(session, table, ["id", *names], rows)
-    session.execute(
+    session.connection().execute(
+        _update_from_rows(table, names),
+        {"rows": _document(session, table, ("id", *names), rows)},
+    )
+
+
+# The statements are made once for each table and set of columns: SQLAlchemy then finds their
+# compiled form by the key it keeps on the statement, instead of working the key out each time.
+
+
+@cache
+def _insert_from_rows(table: sa.Table, names: tuple[str, ...]) -> Any:
+    source = _rows_as_table(table, names)
+    return table.insert().from_select(list(names), sa.select(*(source.c[n] for n in names)))
+
+
+@cache
+def _update_from_rows(table: sa.Table, names: tuple[str, ...]) -> Any:
+    source = _rows_as_table(table, ("id", *names))
+    return (
         table.update()
         .where(table.c.id == source.c.id)
         .values({table.c[n]: source.c[n] for n in names})
     )
 
 
-def _recordset(session: Any, table: sa.Table, names: list[str], rows: list[dict]) -> Any:
-    """The rows as a table in the statement, each column typed as the table's own."""
+def _rows_as_table(table: sa.Table, names: tuple[str, ...]) -> Any:
+    """The `rows` parameter, a JSON document, as a table whose columns are typed as `table`'s."""
+    return (
+        sa.func.json_to_recordset(sa.cast(sa.bindparam("rows", type_=sa.Text), sa.JSON))
+        .table_valued(*(sa.column(name, _plain_type(table.c[name].type)) for name in names))
+        .render_derived(name="source", with_types=True)
+    )
+
+
+def _document(session: Any, table: sa.Table, names: tuple[str, ...], rows: list[dict]) -> str:
+    """The rows as one JSON document, each value as its column would bind it."""
     dialect = session.get_bind().dialect
     prepare = {
         name: table.c[name].type.process_bind_param
@@ -74,7 +103,7 @@ def _recordset(session: Any, table: sa.Table, names: list[str], rows: list[dict]
         if isinstance(table.c[name].type, sa.TypeDecorator)
     }
     plain = [name for name in names if name not in prepare]
-    document = json.dumps(
+    return json.dumps(
         [
             {name: row[name] for name in plain}
             | {name: process(row[name], dialect) for name, process in prepare.items()}
@@ -82,11 +111,6 @@ def _recordset(session: Any, table: sa.Table, names: list[str], rows: list[dict]
         ],
         default=_plain,
         ensure_ascii=False,
-    )
-    return (
-        sa.func.json_to_recordset(sa.cast(sa.bindparam("rows", document, type_=sa.Text), sa.JSON))
-        .table_valued(*(sa.column(name, _plain_type(table.c[name].type)) for name in names))
-        .render_derived(name="source", with_types=True)
     )
 
 

@@ -31,6 +31,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from gunicorn.glogging import Logger
+
 from odr.config import load_config, server_settings
 from odr.logs import gunicorn_logconfig, install_log_filters
 from odr.metrics_setup import gunicorn_child_exit, prepare_multiprocess_dir
@@ -54,6 +56,23 @@ max_requests_jitter = max_requests // 10
 preload_app = True
 proc_name = "odr"
 accesslog = "-" if _server["access_log"] else None
+
+
+class AccessLinesWhenAsked(Logger):
+    """gunicorn writes access lines whenever it is given a `logconfig_dict`, as it is here for its
+    error log's format: only `ODR_ACCESS_LOG` asks for them (a line, and its formatting, a
+    request)."""
+
+    @property
+    def access_log_enabled(self) -> bool:
+        return bool(self.cfg.accesslog)
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        if self.cfg.accesslog:
+            super().access(resp, req, environ, request_time)
+
+
+logger_class = AccessLinesWhenAsked
 
 logconfig_dict = gunicorn_logconfig(_settings["LOG_FORMAT"])  # gunicorn's lines as the app's
 

@@ -31,7 +31,6 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from odr.config import PROJECT_ROOT
 from odr.extensions import csrf, db
-from odr.limits import limiter
 from odr.logs import redact_text, safe_url
 from odr.metrics import REQUEST_SECONDS, REQUESTS, exposition
 from odr.queue import huey
@@ -163,10 +162,9 @@ def readiness(app: Flask) -> dict[str, dict[str, Any]]:
 
 
 def init_app(app: Flask) -> None:
-    """The blueprint, outside CSRF and the rate limits, and the count of every request."""
+    """The blueprint, outside CSRF (no rate limit applies to it), and the count of every request."""
     app.register_blueprint(bp)
     csrf.exempt(bp)
-    limiter.exempt(bp)
 
     @app.after_request
     def count_request(response: Response) -> Response:

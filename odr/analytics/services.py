@@ -41,7 +41,8 @@ def _add_all(counts: Counter) -> None:
 def _add_counts(counter: str, amounts: dict[str, int]) -> None:
     """An upsert per merchant, sent as one statement."""
     statement = _upsert(db.session.get_bind().dialect.name, counter)
-    db.session.execute(statement, [{"email": e, "n": n} for e, n in amounts.items()])
+    rows = [{"email": e, "n": n} for e, n in amounts.items()]
+    db.session.connection().execute(statement, rows[0] if len(rows) == 1 else rows)
 
 
 @cache

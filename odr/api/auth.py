@@ -13,11 +13,11 @@ from typing import Any
 
 from flask import Response, g, request, url_for
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 
 from odr.accounts.models import ApiToken
 from odr.accounts.tokens import token_in_use
 from odr.api.problems import problem
+from odr.limits import get_remote_address
 
 NO_SCOPE = frozenset({"api.me"})  # any live token may ask who it is
 

@@ -6,6 +6,7 @@ Where it goes first (negotiation, screening, a partner agency abroad) is decided
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,32 +33,45 @@ from odr.workflow import get_workflow
 
 def next_reference(year: int) -> str:
     """`ODR-YYYY-NNNNNN`, from a counter incremented atomically by an upsert."""
-    dialect = db.session.get_bind().dialect.name
+    statement = _counting(db.session.get_bind().dialect.name)
+    number = db.session.connection().execute(statement, {"year": year}).scalar_one()
+    return f"ODR-{year}-{number:06d}"
+
+
+@cache
+def _counting(dialect: str) -> Any:
     insert = (postgresql if dialect == "postgresql" else sqlite).insert
     counters = ReferenceCounter.__table__  # a plain statement, without the ORM's insert path
-    statement = (
+    return (
         insert(counters)
-        .values(year=year, last_value=1)
+        .values(year=sa.bindparam("year"), last_value=1)
         .on_conflict_do_update(
             index_elements=[counters.c.year],
             set_={"last_value": counters.c.last_value + 1},
         )
         .returning(counters.c.last_value)
     )
-    number = db.session.execute(statement).scalar_one()
-    return f"ODR-{year}-{number:06d}"
+
+
+@cache
+def _open_duplicate() -> Any:
+    cases = Case.__table__
+    return (
+        sa.select(cases.c.id)
+        .where(
+            cases.c.respondent_email == sa.bindparam("email"),
+            cases.c.order_reference == sa.bindparam("order"),
+            cases.c.state.in_(OPEN_STATES),
+        )
+        .limit(1)
+    )
 
 
 def _screening_flags(columns: dict[str, Any]) -> list[str]:
     flags = []
-    duplicate = db.session.scalar(
-        sa.select(Case.id)
-        .where(
-            Case.respondent_email == columns["respondent_email"],
-            Case.order_reference == columns["order_reference"],
-            Case.state.in_(OPEN_STATES),
-        )
-        .limit(1)
+    duplicate = db.session.connection().scalar(
+        _open_duplicate(),
+        {"email": columns["respondent_email"], "order": columns["order_reference"]},
     )
     if duplicate is not None:
         flags.append("possible_duplicate")

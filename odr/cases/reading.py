@@ -287,7 +287,7 @@ def party_accounts(case_ids: list[int]) -> dict[int, dict[str, Any]]:
         case_id: {"claimant": set(), "respondent": set(), "principals": []} for case_id in case_ids
     }
     query = PARTY_ACCOUNTS[db.session.get_bind().dialect.name == "postgresql"]
-    rows = db.session.execute(query, {"case_ids": case_ids})
+    rows = db.session.connection().execute(query, {"case_ids": case_ids})
     for case_id, party, user_id, timezone, named in rows:
         accounts[case_id][party].add(user_id)
         if named is not None:
