@@ -119,19 +119,28 @@ def write_transaction(
     reading them again on next use, for a caller that answers from what it has just written.
     What the request read before the transaction is read again on next use, unless `reread` is
     False: for a caller that only names what it read (the account filing a dispute), not one that
-    decides from it.
+    decides from it. Such a caller's reads on PostgreSQL need no commit of their own: the
+    transaction that read goes on to write (under read committed each statement sees what was
+    committed before it, as in a new transaction), a round trip and a commit fewer.
     """
     if isinstance(session, scoped_session):
         session = session()
-    if session.in_transaction():
+    if session.in_transaction() and (reread or not _reads_go_on(session)):
         _commit(session, expire=reread)
-    session.connection(execution_options={"odr_write": True})
+    if not session.in_transaction():
+        session.connection(execution_options={"odr_write": True})
     try:
         yield session
         _commit(session, expire=not keep_loaded)
     except BaseException:
         session.rollback()
         raise
+
+
+def _reads_go_on(session: Any) -> bool:
+    """Whether the session's open transaction only read, on PostgreSQL."""
+    unwritten = session.new or session.dirty or session.deleted
+    return session.get_bind().dialect.name == "postgresql" and not unwritten
 
 
 def _commit(session: Any, *, expire: bool) -> None:
