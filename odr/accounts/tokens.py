@@ -81,11 +81,15 @@ def create_token(
     return token, plain
 
 
+# Built once: every API request asks.
+BY_HASH = sa.select(ApiToken).where(ApiToken.token_hash == sa.bindparam("token_hash"))
+
+
 def token_in_use(plain: str) -> ApiToken | None:
     """The token, with its active user, or None when unknown, expired or revoked."""
     if not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
         return None
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(plain)))
+    token = db.session.scalar(BY_HASH, {"token_hash": _token_hash(plain)})
     now = clock.now()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
