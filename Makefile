@@ -25,12 +25,14 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 venv: $(VENV)/.installed
 
 # Pins from pyproject.toml, resolved on the package index alone (no local wheel folders), in a
-# venv of their own so that a lock that no longer installs can still be written again.
+# venv of their own so that a lock that no longer installs can still be written again. Extras stay
+# in the pins (`fonttools[woff]==...`): pip 23 in hash mode takes a dependency asked for with an
+# extra as unpinned, and picks the index's newest release instead of the locked one.
 lock:
 	test -x $(LOCK_VENV)/bin/python || python3 -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/python -m pip install --quiet $(PIP_TOOLS)
 	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(LOCK_VENV)/bin/pip-compile --quiet \
-	  --generate-hashes --allow-unsafe --extra dev --strip-extras \
+	  --generate-hashes --allow-unsafe --extra dev \
 	  --no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
 
 # Known vulnerabilities in the pins; skipped, saying why, where no vulnerability database answers.

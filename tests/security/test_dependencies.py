@@ -20,7 +20,7 @@ def _pins() -> dict[str, tuple[str, int]]:
     """name -> (version, number of hashes) of every pin in the lock."""
     pins: dict[str, tuple[str, int]] = {}
     for block in re.split(r"\n(?=[A-Za-z0-9])", LOCK.read_text()):
-        found = re.match(r"([A-Za-z0-9_.\-]+)==([^\s;\\]+)", block)
+        found = re.match(r"([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==([^\s;\\]+)", block)
         if found:
             pins[canonicalize_name(found[1])] = (found[2], block.count("--hash=sha256:"))
     return pins
