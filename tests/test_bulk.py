@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from odr import clock
-from odr.bulk import insert_many, update_many
+from odr.bulk import COPY_FROM, insert_many, update_many
 from odr.cases.models import Case
 from odr.delivery.models import OutboxMessage
 from odr.extensions import db
 from tests.factories import copy_case, lodge, make_user
 
 
-def test_inserted_rows_keep_their_types_and_get_their_defaults(app):
-    payloads = [
+# A few rows go as one JSON document; from COPY_FROM rows on, PostgreSQL gets them by COPY.
+@pytest.mark.parametrize("count", [2, COPY_FROM + 1])
+def test_inserted_rows_keep_their_types_and_get_their_defaults(app, count):
+    shapes = [
         {"template": "t", "context": {"name": '李伟 "quoted" \\ <b>', "n": 3}, "list": [1, None]},
         {"template": "u", "context": {}},
+        {"template": "tab\tnew\nline\\N", "context": {"null": None, "cr": "\r"}},
     ]
+    payloads = [shapes[i % len(shapes)] for i in range(count)]
     with app.app_context():
         insert_many(
             db.session,
@@ -30,6 +35,7 @@ def test_inserted_rows_keep_their_types_and_get_their_defaults(app):
                     "payload": payload,
                     "idempotency_key": f"bulk:{i}",
                     "case_id": None,
+                    "last_error": f"{i}\ttab\nline \\N 李",
                 }
                 for i, payload in enumerate(payloads)
             ],
@@ -37,7 +43,9 @@ def test_inserted_rows_keep_their_types_and_get_their_defaults(app):
         db.session.commit()
         rows = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
         assert [row.payload for row in rows] == payloads
-        assert [row.attempts for row in rows] == [0, 0]  # the column's default
+        assert [row.attempts for row in rows] == [0] * count  # the column's default
+        assert [row.case_id for row in rows] == [None] * count
+        assert [row.last_error for row in rows] == [f"{i}\ttab\nline \\N 李" for i in range(count)]
         assert all(abs(row.next_attempt_at - clock.now()) < timedelta(minutes=1) for row in rows)
         assert all(row.next_attempt_at.tzinfo is UTC for row in rows)
 
