@@ -3,8 +3,11 @@ before those that act by themselves), render documents, deliver the outbox."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,11 +46,29 @@ def fire_due_timeouts(
     locks keep each fire single, and a last walk over all ids takes what a share left behind.
     """
     processes = processes or current_app.config["SWEEP_PROCESSES"]
-    if processes > 1 and _large_postgresql_backlog():
-        fired = _fire_in_processes(processes, batch, per_transaction)
-    else:
-        fired = 0
-    return fired + _fire_share(0, 1, batch, per_transaction)
+    with collecting_seldom():
+        if processes > 1 and _large_postgresql_backlog():
+            fired = _fire_in_processes(processes, batch, per_transaction)
+        else:
+            fired = 0
+        return fired + _fire_share(0, 1, batch, per_transaction)
+
+
+@contextmanager
+def collecting_seldom(allocations: int = 50_000) -> Iterator[None]:
+    """Python's cycle collector runs after `allocations` new objects instead of 700.
+
+    A group of fires makes and drops a few hundred thousand objects (rows, events, mails), almost
+    none in a cycle; at 700 the collector ran five hundred times for 10,000 cases, walking the
+    group's objects each time, for 12 % of the sweep's time. The objects are freed as before, by
+    their counts; what waits is only the rare cycle, collected within `allocations`.
+    """
+    threshold = gc.get_threshold()
+    gc.set_threshold(allocations, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
 
 
 def _large_postgresql_backlog() -> bool:

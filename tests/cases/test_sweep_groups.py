@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from odr.cases.events import verify_all_chains
 from odr.cases.models import Case, Event
 from odr.errors import Conflict
 from odr.extensions import db
-from odr.sweep import fire_due_timeouts
+from odr.sweep import collecting_seldom, fire_due_timeouts
 from tests.factories import lodge, make_neutral, make_user, notice_kinds
 
 
@@ -107,3 +108,25 @@ def test_a_case_the_rules_refuse_stays_due_and_the_rest_of_its_group_fires(
             db.session.scalar(sa.select(sa.func.count()).where(Event.kind == "mediator_assigned"))
             == 4
         )
+
+
+def test_the_collector_runs_seldom_while_the_sweep_fires_and_as_before_afterwards(app, api):
+    """A worker process runs the sweep among its other tasks: it gets its settings back."""
+    seen: list[tuple[int, ...]] = []
+
+    def look(ctx, data):
+        seen.append(gc.get_threshold())
+
+    _lodge_many(app, api, 2)
+    before = gc.get_threshold()
+    hooks.AFTER.setdefault("escalate", []).append(look)
+    try:
+        assert _fire_all(app, clock.now() + timedelta(days=8)) == 2
+    finally:
+        hooks.AFTER["escalate"].remove(look)
+    assert [threshold[0] for threshold in seen] == [50_000, 50_000]
+    assert gc.get_threshold() == before
+
+    with pytest.raises(RuntimeError), collecting_seldom():
+        raise RuntimeError("a fire failed")
+    assert gc.get_threshold() == before
