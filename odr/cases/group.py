@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
+from sqlalchemy.orm.state import InstanceState
 
 from odr.bulk import insert_many, update_many
 from odr.cases.batch import Batch, lock_cases
@@ -58,5 +59,8 @@ def _write_cases(cases: list[Case]) -> None:
         Case.__table__,
         [{"id": case.id} | {names[k]: getattr(case, k) for k in keys} for case in changed],
     )
-    for case in changed:
-        db.session.expire(case, keys)  # written: nothing left for the session to flush
+    # Written: the objects now hold what the rows hold, with nothing left for the commit's flush
+    # to look at (expiring the written columns would still leave each object marked modified).
+    InstanceState._commit_all_states(
+        [(sa.inspect(case), sa.inspect(case).dict) for case in changed], db.session.identity_map
+    )
