@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 from odr import clock
 from odr.accounts.models import User
+from odr.bulk import ids_in
 from odr.cases.batch import current_batch, read_once
 from odr.cases.events import append_event
 from odr.cases.firing import next_deadline
@@ -94,7 +95,8 @@ def _past_assignments(case_ids: list[int]) -> dict[int, list[tuple[str, int | No
     found: dict[int, list[tuple[str, int | None, dict]]] = {}
     rows = db.session.execute(
         sa.select(Event.case_id, Event.kind, Event.actor_id, Event.data).where(
-            Event.case_id.in_(case_ids), Event.kind.in_(("recuse", "mediator_assigned"))
+            ids_in(db.session, Event.case_id, case_ids),
+            Event.kind.in_(("recuse", "mediator_assigned")),
         )
     )
     for case_id, kind, actor_id, data in rows:
