@@ -60,7 +60,8 @@ def load_users(ids: set[int | None]) -> dict[int, User]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(wanted)))}
+    query = sa.select(User).where(User.id.in_(wanted)).execution_options(populate_existing=True)
+    return {u.id: u for u in db.session.scalars(query)}
 
 
 def load_context(

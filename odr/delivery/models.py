@@ -14,14 +14,27 @@ from odr.extensions import db
 from odr.logs import current_request_id
 
 OUTBOX_KINDS = ("mail", "webhook", "render")
+WAITING = "delivered_at IS NULL AND dead_at IS NULL"
 
 
 class OutboxMessage(db.Model):
     __tablename__ = "outbox"
     __table_args__ = (
         sa.CheckConstraint(sa.column("kind").in_(OUTBOX_KINDS), name="kind_known"),
-        sa.Index("ix_outbox_due", "delivered_at", "dead_at", "next_attempt_at"),
-        sa.Index("ix_outbox_dead", "dead_at"),  # the few given up, for the case managers' page
+        # Partial: only the messages waiting to go (the delivery's walk, the metrics' depth) and
+        # the few given up (the case managers' page) are indexed, not every message ever sent.
+        sa.Index(
+            "ix_outbox_due",
+            "next_attempt_at",
+            postgresql_where=sa.text(WAITING),
+            sqlite_where=sa.text(WAITING),
+        ),
+        sa.Index(
+            "ix_outbox_dead",
+            "id",
+            postgresql_where=sa.text("dead_at IS NOT NULL"),
+            sqlite_where=sa.text("dead_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
