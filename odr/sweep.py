@@ -24,8 +24,8 @@ from odr.errors import DomainError
 from odr.extensions import db
 from odr.workflow import get_workflow
 
-BATCH = 200
-PER_TRANSACTION = 200
+BATCH = 500
+PER_TRANSACTION = 500
 PARALLEL_FROM = 2000  # due cases from which a backlog is shared between processes
 log = logging.getLogger(__name__)
 
