@@ -61,6 +61,6 @@ def _write_cases(cases: list[Case]) -> None:
     )
     # Written: the objects now hold what the rows hold, with nothing left for the commit's flush
     # to look at (expiring the written columns would still leave each object marked modified).
-    InstanceState._commit_all_states(
-        [(sa.inspect(case), sa.inspect(case).dict) for case in changed], db.session.identity_map
-    )
+    # (SQLAlchemy's own step after a flush; the lock pins the version it is read from.)
+    states = [sa.inspect(case) for case in changed]
+    InstanceState._commit_all_states([(s, s.dict) for s in states], db.session.identity_map)

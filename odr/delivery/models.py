@@ -15,6 +15,7 @@ from odr.logs import current_request_id
 
 OUTBOX_KINDS = ("mail", "webhook", "render")
 WAITING = "delivered_at IS NULL AND dead_at IS NULL"
+DEAD = "dead_at IS NOT NULL"
 
 
 class OutboxMessage(db.Model):
@@ -32,8 +33,8 @@ class OutboxMessage(db.Model):
         sa.Index(
             "ix_outbox_dead",
             "id",
-            postgresql_where=sa.text("dead_at IS NOT NULL"),
-            sqlite_where=sa.text("dead_at IS NOT NULL"),
+            postgresql_where=sa.text(DEAD),
+            sqlite_where=sa.text(DEAD),
         ),
     )
 
