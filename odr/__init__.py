@@ -57,6 +57,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["CLAIM_CEILINGS"] = _parse_ceilings(app.config["CLAIM_CEILINGS_SPEC"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         (PROJECT_ROOT / "instance").mkdir(exist_ok=True)
+        from odr.db import TurnTakingConnection
+
+        options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+        options.setdefault("connect_args", {}).setdefault("factory", TurnTakingConnection)
 
     from odr.extensions import babel, csrf, db, login_manager, migrate
 
