@@ -17,7 +17,7 @@ from typing import Any
 from flask import Flask, current_app, request
 from flask_login import current_user
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage, storage_from_string
+from limits.storage import MemoryStorage, RedisStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
@@ -58,7 +58,8 @@ def get_remote_address() -> str:
 
 
 class RateLimits:
-    """The limits the views ask for (`limit`), each hit one call to the storage.
+    """The limits the views ask for (`limit`, `limit_each`); the counters a request hits are
+    counted in one call to the storage.
 
     Flask-Limiter did this before, at about 1 ms of Python a limit on every limited request (its
     limit managers, key and header machinery), twice a lodging: here a limit is parsed once, and a
@@ -73,6 +74,11 @@ class RateLimits:
         self.enabled = bool(app.config.get("RATELIMIT_ENABLED", True))
         storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"])
         app.extensions["odr.limits"] = FixedWindowRateLimiter(storage)
+        app.extensions["odr.limits.together"] = (
+            storage.get_connection().register_script(INCREMENT_ALL)
+            if type(storage) is RedisStorage
+            else None
+        )
 
     def limit(
         self,
@@ -84,6 +90,19 @@ class RateLimits:
         exempt_when: Callable[[], bool] | None = None,
     ) -> Callable[[Callable], Callable]:
         """Count `methods` requests per `key_func()` in `scope`, refusing those past `rate()`."""
+        return self.limit_each(rate, {scope: key_func}, methods=methods, exempt_when=exempt_when)
+
+    def limit_each(
+        self,
+        rate: Callable[[], str],
+        keys: dict[str, Callable[[], str]],
+        *,
+        methods: Iterable[str] = ("POST",),
+        exempt_when: Callable[[], bool] | None = None,
+    ) -> Callable[[Callable], Callable]:
+        """Count `methods` requests once in each scope of `keys`, per the key its function gives,
+        refusing those past `rate()` in any of them. Every counter counts the request, even when
+        another one refuses it."""
         counted = frozenset(method.upper() for method in methods)
 
         def decorate(view: Callable) -> Callable:
@@ -94,20 +113,44 @@ class RateLimits:
                     and request.method in counted
                     and not (exempt_when is not None and exempt_when())
                 ):
-                    self.hit(rate(), scope, key_func())
+                    self.hit(rate(), [(scope, key()) for scope, key in keys.items()])
                 return view(*args, **kwargs)
 
             return limited_view
 
         return decorate
 
-    def hit(self, rate: str, scope: str, key: str) -> None:
-        """Count one request of `key` in `scope`; a 429 once `rate` is used up."""
+    def hit(self, rate: str, counted: list[tuple[str, str]]) -> None:
+        """Count one request of each (scope, key); a 429 once `rate` is used up in any."""
         item = _parsed(rate)
         counter: FixedWindowRateLimiter = current_app.extensions["odr.limits"]
-        if not counter.hit(item, scope, key):
-            reset_at = counter.get_window_stats(item, scope, key).reset_time
-            raise TooManyRequests(retry_after=max(1, math.ceil(reset_at - time.time())))
+        together = current_app.extensions["odr.limits.together"]
+        if together is not None and len(counted) > 1:
+            # Redis: one round trip for all (a lodging counts per address and per account).
+            storage = counter.storage
+            keys = [storage.prefixed_key(item.key_for(scope, key)) for scope, key in counted]
+            results = [int(n) <= item.amount for n in together(keys, [item.get_expiry()])]
+        else:
+            results = [counter.hit(item, scope, key) for scope, key in counted]
+        for (scope, key), within in zip(counted, results, strict=True):
+            if not within:
+                reset_at = counter.get_window_stats(item, scope, key).reset_time
+                raise TooManyRequests(retry_after=max(1, math.ceil(reset_at - time.time())))
+
+
+# limits' own increment (`incr_expire.lua`) for several counters in one round trip: each counter
+# starts its window's expiry at its first hit, as there.
+INCREMENT_ALL = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+    local current = redis.call("incrby", key, 1)
+    if current == 1 then
+        redis.call("expire", key, ARGV[1])
+    end
+    counts[i] = current
+end
+return counts
+"""
 
 
 @cache
@@ -140,9 +183,6 @@ def logged_in_user() -> str:
 def limited(setting: str, account: Callable[[], str]) -> Callable:
     """Apply the configured limit to POSTs, once per IP address and once per account."""
 
-    def decorate(view: Callable) -> Callable:
-        per_account = limiter.limit(_setting(setting), key_func=account, scope=f"{setting}:account")
-        per_ip = limiter.limit(_setting(setting), scope=f"{setting}:ip")
-        return per_ip(per_account(view))
-
-    return decorate
+    return limiter.limit_each(
+        _setting(setting), {f"{setting}:ip": get_remote_address, f"{setting}:account": account}
+    )

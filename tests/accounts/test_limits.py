@@ -458,6 +458,27 @@ def test_counters_are_kept_in_the_configured_storage_without_addresses(make_limi
         assert keys == []
 
 
+def test_a_lodging_counts_its_address_and_its_account_with_a_window_each(make_limited_app, storage):
+    """Both counters of a limited request are counted together (in Redis, one script call for
+    both); each starts its window's expiry at its first hit."""
+    app = make_limited_app(**API_LODGE.limited(SHORT))
+    caller = API_LODGE.caller(app, API_LODGE.new_account(app), _address())
+    assert caller.attempt().status_code == API_LODGE.accepted
+    counters = app.extensions["odr.limits"].storage
+    if storage == REDIS_URL:
+        keys = [key.removeprefix("LIMITS:") for key in _redis_keys() if "LODGE" in key]
+    else:
+        keys = [key for key in counters.storage if "LODGE" in key]
+    assert sorted(key.split("/")[1] for key in keys) == [
+        "RATELIMIT_LODGE:account",
+        "RATELIMIT_LODGE:ip",
+    ], keys
+    for key in keys:
+        assert counters.get(key) == 1
+        left = counters.get_expiry(key) - time.time()  # the window's end, not now
+        assert WINDOW / 4 < left <= WINDOW
+
+
 def test_memory_counters_start_no_thread_a_hit_and_give_expired_ones_back():
     """`memory://` is odr.limits.MemoryCounters: limits' own starts a timer thread on nearly
     every hit under steady traffic."""
