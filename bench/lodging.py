@@ -89,6 +89,10 @@ def fresh_database(backend: str, work: Path) -> None:
 # prepared statement's generic plan) until autovacuum next analyzes the table, up to a minute
 # later: the duplicate check then walks every case of the one merchant the bench lodges against.
 IN_SERVICE = 20_000
+# The merchants the measured lodgings name, in turn, as on a day in service. Each lodging adds to
+# its merchant's record (`odr.analytics`), a row held until the lodging commits: when every
+# lodging names one merchant, the two workers take turns on that row (docs/benchmarks.md).
+MERCHANTS = 2_000
 
 
 PREPARE = """
@@ -124,11 +128,11 @@ with engine.begin() as connection:
     first = dict(connection.execute(sa.select(cases).order_by(cases.c.id).limit(1)).one()._mapping)
     for key in ('id', 'public_id', 'reference'):
         first.pop(key)
-    earlier = int(os.environ['BENCH_IN_SERVICE'])
+    earlier, MERCHANTS = int(os.environ['BENCH_IN_SERVICE']), int(os.environ['BENCH_MERCHANTS'])
     for start in range(0, earlier, 5000):
         connection.execute(sa.insert(cases), [
             dict(first, public_id=str(uuid.uuid4()), reference=f'S-{n:08d}',
-                 respondent_email=f'shop{n % 2000}@merchant{n % 2000}.example',
+                 respondent_email=f'shop{n % MERCHANTS}@merchant{n % MERCHANTS}.example',
                  order_reference=f'S-{n}')
             for n in range(start, min(start + 5000, earlier))
         ])
@@ -149,6 +153,7 @@ def prepare(env: dict[str, str]) -> dict:
         | {
             "BENCH_PASSWORD": PASSWORD,
             "BENCH_IN_SERVICE": str(IN_SERVICE),
+            "BENCH_MERCHANTS": str(MERCHANTS),
             "ODR_LOG_FORMAT": "json",
         },
         check=True,
@@ -183,7 +188,7 @@ def servers(backend: str, work: Path) -> tuple[dict, dict[str, subprocess.Popen]
     return given, processes, {"odr": odr_port, "bare": bare_port}
 
 
-def lodgings(token: str | None):
+def lodgings(token: str | None, merchants: int = MERCHANTS):
     from tests.factories import lodging_body
 
     headers = {"Content-Type": "application/json"}
@@ -192,13 +197,19 @@ def lodgings(token: str | None):
     tag = f"{os.getpid()}-{time.monotonic_ns()}"
 
     def make(client: int, n: int) -> Request:
-        body = lodging_body(order__reference=f"B-{tag}-{client}-{n}")
+        merchant = (client * 7919 + n) % merchants  # the clients' lodgings meet few at a time
+        body = lodging_body(
+            respondent_email=f"shop{merchant}@merchant{merchant}.example",
+            order__reference=f"B-{tag}-{client}-{n}",
+        )
         return Request("POST", "/api/v1/disputes", json.dumps(body), headers, expect=201)
 
     return make
 
 
-def measure(backend: str, seconds: float, rounds: int, clients: int) -> dict:
+def measure(
+    backend: str, seconds: float, rounds: int, clients: int, merchants: int = MERCHANTS
+) -> dict:
     work = Path(f"/tmp/odr-bench-lodging-{backend}")
     work.mkdir(parents=True, exist_ok=True)
     given, processes, ports = servers(backend, work)
@@ -206,7 +217,7 @@ def measure(backend: str, seconds: float, rounds: int, clients: int) -> dict:
     try:
         for _ in range(rounds):
             for kind in ("bare", "odr"):
-                make = lodgings(given["token"] if kind == "odr" else None)
+                make = lodgings(given["token"] if kind == "odr" else None, merchants)
                 run = run_load(ports[kind], make, clients=clients, seconds=seconds, warm=1.0)
                 figures[kind]["times"] += run.pop("times")
                 figures[kind]["seconds"] += run["seconds"]
@@ -260,12 +271,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8, help="each round on each server")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--merchants", type=int, default=MERCHANTS, help="how many the lodgings name, in turn"
+    )
     parser.add_argument("--write", action="store_true", help="rewrite docs/benchmarks.md")
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     results = []
     for backend in backends:
-        result = measure(backend, args.seconds, args.rounds, args.clients)
+        result = measure(backend, args.seconds, args.rounds, args.clients, args.merchants)
         print(json.dumps(result), file=sys.stderr, flush=True)
         results.append(result)
     text = table(results, args.seconds, args.rounds, args.clients)

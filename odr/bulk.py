@@ -23,11 +23,43 @@ COPY_FROM = 50  # rows from which COPY beats one INSERT reading a JSON document
 
 def insert_many(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """Insert rows that all name the same columns; Python-side column defaults fill the rest."""
-    if not rows:
-        return
+    insert_together(session, {table: rows})
+
+
+def insert_together(session: Any, rows_by_table: dict[sa.Table, list[dict[str, Any]]]) -> None:
+    """`insert_many` for several tables, in the order given. On PostgreSQL the tables of fewer
+    than `COPY_FROM` rows go in one statement (each table but the last a data-modifying `WITH`,
+    which PostgreSQL runs whether or not anything reads it): a lodging's event and mails in one
+    round trip."""
     if session.get_bind().dialect.name != "postgresql":
-        session.execute(table.insert(), rows)
+        for table, rows in rows_by_table.items():
+            if rows:
+                session.execute(table.insert(), rows)
         return
+    documents: list[tuple[sa.Table, tuple[str, ...], list[dict]]] = []
+    for table, rows in rows_by_table.items():
+        if not rows:
+            continue
+        names, filled = _with_defaults(table, rows)
+        if len(filled) >= COPY_FROM:
+            _copy(session, table, names, filled)
+        else:
+            documents.append((table, names, filled))
+    if documents:
+        statement = _insert_from_rows(tuple((table, names) for table, names, _ in documents))
+        session.connection().execute(
+            statement,
+            {
+                f"rows_{n}": _document(session, table, names, filled)
+                for n, (table, names, filled) in enumerate(documents)
+            },
+        )
+
+
+def _with_defaults(
+    table: sa.Table, rows: list[dict[str, Any]]
+) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
+    """The columns the rows name, then those with a Python-side default; the rows filled."""
     defaults = {
         column.key: column.default
         for column in table.columns
@@ -36,13 +68,7 @@ def insert_many(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> No
     names = (*rows[0], *defaults)
     once = {k: d.arg for k, d in defaults.items() if not d.is_callable}  # the same for every row
     each = {k: d for k, d in defaults.items() if d.is_callable}
-    filled = [row | once | {k: d.arg(None) for k, d in each.items()} for row in rows]
-    if len(filled) >= COPY_FROM:
-        _copy(session, table, names, filled)
-        return
-    session.connection().execute(
-        _insert_from_rows(table, names), {"rows": _document(session, table, names, filled)}
-    )
+    return names, [row | once | {k: d.arg(None) for k, d in each.items()} for row in rows]
 
 
 def _copy(session: Any, table: sa.Table, names: tuple[str, ...], rows: list[dict]) -> None:
@@ -89,14 +115,23 @@ def update_many(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> No
 
 
 @cache
-def _insert_from_rows(table: sa.Table, names: tuple[str, ...]) -> Any:
-    source = _rows_as_table(table, names)
-    return table.insert().from_select(list(names), sa.select(*(source.c[n] for n in names)))
+def _insert_from_rows(tables: tuple[tuple[sa.Table, tuple[str, ...]], ...]) -> Any:
+    """One INSERT for each (table, columns), reading the JSON document `rows_<n>`; all but the
+    last as data-modifying `WITH`s of the last."""
+    inserts = []
+    for n, (table, names) in enumerate(tables):
+        source = _rows_as_table(table, names, f"rows_{n}")
+        select = sa.select(*(source.c[name] for name in names))
+        inserts.append(table.insert().from_select(list(names), select))
+    *before, last = inserts
+    for n, insert in enumerate(before):
+        last = last.add_cte(insert.cte(f"insert_{n}"))
+    return last
 
 
 @cache
 def _update_from_rows(table: sa.Table, names: tuple[str, ...]) -> Any:
-    source = _rows_as_table(table, ("id", *names))
+    source = _rows_as_table(table, ("id", *names), "rows")
     return (
         table.update()
         .where(table.c.id == source.c.id)
@@ -104,10 +139,10 @@ def _update_from_rows(table: sa.Table, names: tuple[str, ...]) -> Any:
     )
 
 
-def _rows_as_table(table: sa.Table, names: tuple[str, ...]) -> Any:
-    """The `rows` parameter, a JSON document, as a table whose columns are typed as `table`'s."""
+def _rows_as_table(table: sa.Table, names: tuple[str, ...], parameter: str) -> Any:
+    """The parameter, a JSON document, as a table whose columns are typed as `table`'s."""
     return (
-        sa.func.json_to_recordset(sa.cast(sa.bindparam("rows", type_=sa.Text), sa.JSON))
+        sa.func.json_to_recordset(sa.cast(sa.bindparam(parameter, type_=sa.Text), sa.JSON))
         .table_valued(*(sa.column(name, _plain_type(table.c[name].type)) for name in names))
         .render_derived(name="source", with_types=True)
     )

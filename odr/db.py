@@ -18,7 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, scoped_session
 
-from odr.bulk import insert_many
+from odr.bulk import insert_together
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -224,14 +224,13 @@ def _commit(session: Any, *, expire: bool) -> None:
 
 @contextmanager
 def inserts_together(session: Any) -> Iterator[None]:
-    """Rows given to `insert_rows` inside the block are written as it ends, one statement a table
-    (a lodging's event, mails and notices), instead of one statement each."""
+    """Rows given to `insert_rows` inside the block are written as it ends (a lodging's event,
+    mails and notices): one statement for them all on PostgreSQL, one a table on SQLite."""
     pending: dict[Any, list[dict[str, Any]]] = {}
     session.info["pending_inserts"] = pending
     try:
         yield
-        for model, rows in pending.items():
-            insert_many(session, model.__table__, rows)
+        insert_together(session, {model.__table__: rows for model, rows in pending.items()})
     finally:
         session.info.pop("pending_inserts", None)
 

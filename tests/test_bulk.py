@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from odr import clock
-from odr.bulk import COPY_FROM, insert_many, update_many
-from odr.cases.models import Case
+from odr.bulk import COPY_FROM, insert_many, insert_together, update_many
+from odr.cases.models import Case, Event
 from odr.delivery.models import OutboxMessage
 from odr.extensions import db
 from tests.factories import copy_case, lodge, make_user
@@ -48,6 +48,47 @@ def test_inserted_rows_keep_their_types_and_get_their_defaults(app, count):
         assert [row.last_error for row in rows] == [f"{i}\ttab\nline \\N 李" for i in range(count)]
         assert all(abs(row.next_attempt_at - clock.now()) < timedelta(minutes=1) for row in rows)
         assert all(row.next_attempt_at.tzinfo is UTC for row in rows)
+
+
+# Several tables at once: on PostgreSQL, those of few rows in one statement, a larger one by COPY.
+@pytest.mark.parametrize("mails", [1, COPY_FROM])
+def test_rows_of_several_tables_are_inserted_together(app, api, mails):
+    lodge(api.as_user(make_user(app, "consumer")))
+    case_id = copy_case(app)
+    with app.app_context():
+        events = [
+            {
+                "case_id": case_id,
+                "seq": seq,
+                "at": clock.now(),
+                "actor_id": None,
+                "actor_role": "system",
+                "kind": "noted",
+                "data": {"n": seq, "text": "李 \t"},
+                "prev_hash": "0" * 64,
+                "hash": f"{seq:064d}",
+            }
+            for seq in (1, 2)
+        ]
+        outbox = [
+            {"kind": "mail", "destination": f"m{n}@example.com", "payload": {"n": n},
+             "idempotency_key": f"together:{mails}:{n}", "case_id": case_id}
+            for n in range(mails)
+        ]  # fmt: skip
+        insert_together(db.session, {Event.__table__: events, OutboxMessage.__table__: outbox})
+        db.session.commit()
+        written = db.session.scalars(
+            sa.select(Event).where(Event.case_id == case_id).order_by(Event.seq)
+        ).all()
+        sent = db.session.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.case_id == case_id)
+        ).all()
+    assert [(e.seq, e.data, e.hash) for e in written] == [
+        (1, {"n": 1, "text": "李 \t"}, f"{1:064d}"),
+        (2, {"n": 2, "text": "李 \t"}, f"{2:064d}"),
+    ]
+    assert sorted(m.payload["n"] for m in sent) == list(range(mails))
+    assert {m.attempts for m in sent} == {0}  # the column's default
 
 
 PAY_BY = date(2027, 2, 1)

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.orm.state import InstanceState
 
-from odr.bulk import insert_many, update_many
+from odr.bulk import insert_together, update_many
 from odr.cases.batch import Batch, lock_cases
 from odr.cases.models import Case
 from odr.cases.reading import load_users, party_accounts
@@ -37,8 +37,9 @@ def batch_of(case_ids: list[int]) -> Iterator[Batch]:
             _write_cases(batch.cases)
             for write in batch.at_end:
                 write()
-            for model, rows in batch.inserts.items():
-                insert_many(db.session, model.__table__, rows)
+            insert_together(
+                db.session, {model.__table__: rows for model, rows in batch.inserts.items()}
+            )
     finally:
         db.session.info.pop("batch", None)
         db.session.info.pop("pending_inserts", None)

@@ -31,11 +31,23 @@ from odr.queue import schedule_delivery
 from odr.workflow import get_workflow
 
 
-def next_reference(year: int) -> str:
-    """`ODR-YYYY-NNNNNN`, from a counter incremented atomically by an upsert."""
-    statement = _counting(db.session.get_bind().dialect.name)
-    number = db.session.connection().execute(statement, {"year": year}).scalar_one()
-    return f"ODR-{year}-{number:06d}"
+def number_and_check(year: int, columns: dict[str, Any]) -> tuple[str, bool]:
+    """The next reference, `ODR-YYYY-NNNNNN` from the year's counter incremented atomically by an
+    upsert, and whether an open dispute already names the same merchant and order. On
+    PostgreSQL one statement (the upsert as a `WITH`, the check beside it); two elsewhere."""
+    dialect = db.session.get_bind().dialect.name
+    connection = db.session.connection()
+    parameters = {
+        "year": year,
+        "email": columns["respondent_email"],
+        "order": columns["order_reference"],
+    }
+    if dialect == "postgresql":
+        number, duplicate = connection.execute(_counting_and_checking(), parameters).one()
+    else:
+        number = connection.execute(_counting(dialect), parameters).scalar_one()
+        duplicate = connection.scalar(_open_duplicate(), parameters)
+    return f"ODR-{year}-{number:06d}", duplicate is not None
 
 
 @cache
@@ -67,14 +79,14 @@ def _open_duplicate() -> Any:
     )
 
 
-def _screening_flags(columns: dict[str, Any]) -> list[str]:
-    flags = []
-    duplicate = db.session.connection().scalar(
-        _open_duplicate(),
-        {"email": columns["respondent_email"], "order": columns["order_reference"]},
-    )
-    if duplicate is not None:
-        flags.append("possible_duplicate")
+@cache
+def _counting_and_checking() -> Any:
+    counted = _counting("postgresql").cte("counted")
+    return sa.select(counted.c.last_value, _open_duplicate().scalar_subquery())
+
+
+def _screening_flags(columns: dict[str, Any], duplicate: bool) -> list[str]:
+    flags = ["possible_duplicate"] if duplicate else []
     ceilings = current_app.config["CLAIM_CEILINGS"]
     ceiling = ceilings.get(columns["claim_currency"])
     if ceiling is not None and columns["claim_amount_minor"] > ceiling:
@@ -109,13 +121,14 @@ def lodge_dispute(*, filer: User, body: Any) -> Case:
         write_transaction(db.session, keep_loaded=True, reread=False),
         inserts_together(db.session),
     ):
-        flags = _screening_flags(columns)
+        reference, duplicate = number_and_check(now.year, columns)
+        flags = _screening_flags(columns, duplicate)
         case = Case(
             **columns,
             public_id=new_uuid(),
             event_count=0,
             event_head=GENESIS,
-            reference=next_reference(now.year),
+            reference=reference,
             workflow=workflow.name,
             workflow_version=workflow.version,
             state="filed" if flags else "negotiation",
