@@ -27,10 +27,11 @@ def insert_many(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> No
 
 
 def insert_together(session: Any, rows_by_table: dict[sa.Table, list[dict[str, Any]]]) -> None:
-    """`insert_many` for several tables, in the order given. On PostgreSQL the tables of fewer
-    than `COPY_FROM` rows go in one statement (each table but the last a data-modifying `WITH`,
-    which PostgreSQL runs whether or not anything reads it): a lodging's event and mails in one
-    round trip."""
+    """`insert_many` for several tables whose rows do not refer to each other (each may refer to
+    rows written before). On PostgreSQL the tables of fewer than `COPY_FROM` rows go in one
+    statement (each table but the last a data-modifying `WITH`, which PostgreSQL runs whether or
+    not anything reads it), after the larger ones' COPY: a lodging's event and mails in one round
+    trip."""
     if session.get_bind().dialect.name != "postgresql":
         for table, rows in rows_by_table.items():
             if rows:
