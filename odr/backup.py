@@ -16,9 +16,9 @@ names is still there when it is copied afterwards.
 
 Restore checks every hash of the manifest before it writes anything, refuses a database that holds
 rows, migrates an empty one to the backup's revision, loads the rows in one transaction, moves
-PostgreSQL's sequences past them, puts the files into storage and verifies the result: counts,
-every case's event chain and the security log (under the same `ODR_AUDIT_KEY`: the key is not in
-the backup and must be kept apart from it).
+PostgreSQL's sequences and each year's reference counter past them, puts the files into storage
+and verifies the result: counts, every case's event chain and the security log (under the same
+`ODR_AUDIT_KEY`: the key is not in the backup and must be kept apart from it).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from odr import clock
+from odr.cases.numbering import settle_counters
 from odr.extensions import db
 from odr.storage import get_storage
 from odr.storage.addressing import copy_hashed
@@ -346,6 +347,7 @@ def _load_tables(root: Path, manifest: dict[str, Any], echo: Echo) -> None:
             connection.execute(table.update().where(*where).values(columns), updates)
         if connection.dialect.name == "postgresql":
             _reset_sequences(connection)
+        settle_counters(connection)
 
 
 def _batches(path: Path, table: sa.Table) -> Iterator[list[dict[str, Any]]]:

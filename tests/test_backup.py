@@ -133,8 +133,11 @@ def test_a_backup_restores_every_dispute_event_chain_and_file(app, api, empty_ap
     assert document["status"] == "ready"
     assert client_of(empty_app, disputes[0]).get(document["url"]).data.startswith(b"%PDF-")
 
-    # New rows after a restore get new numbers (PostgreSQL's sequences were moved on).
-    Dispute(empty_app, ApiClient(empty_app), respondent_email="after@merchant.example")
+    # New rows after a restore get new numbers, the next reference among them (the sequences and
+    # the year's reference counter were moved on).
+    after = Dispute(empty_app, ApiClient(empty_app), respondent_email="after@merchant.example")
+    highest = max(before.values(), key=lambda d: d["reference"])["reference"]
+    assert after.data["reference"] == f"{highest[:-6]}{int(highest[-6:]) + 1:06d}"
 
 
 def client_of(app, dispute: Dispute) -> ApiClient:

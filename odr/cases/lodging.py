@@ -6,12 +6,9 @@ Where it goes first (negotiation, screening, a partner agency abroad) is decided
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
-import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 
 from odr import clock
 from odr.accounts.models import User
@@ -20,8 +17,8 @@ from odr.cases.events import append_event
 from odr.cases.firing import next_deadline
 from odr.cases.hooks import ON_LODGED, ON_LODGING
 from odr.cases.law import LawFacts, governing_law
-from odr.cases.models import Case, ReferenceCounter
-from odr.cases.reading import OPEN_STATES
+from odr.cases.models import Case
+from odr.cases.numbering import number_and_check
 from odr.cases.schemas import parse_lodging
 from odr.db import inserts_together, new_uuid, write_transaction
 from odr.errors import Forbidden
@@ -29,60 +26,6 @@ from odr.extensions import db
 from odr.policy import require_confirmed_email
 from odr.queue import schedule_delivery
 from odr.workflow import get_workflow
-
-
-def number_and_check(year: int, columns: dict[str, Any]) -> tuple[str, bool]:
-    """The next reference, `ODR-YYYY-NNNNNN` from the year's counter incremented atomically by an
-    upsert, and whether an open dispute already names the same merchant and order. On
-    PostgreSQL one statement (the upsert as a `WITH`, the check beside it); two elsewhere."""
-    dialect = db.session.get_bind().dialect.name
-    connection = db.session.connection()
-    parameters = {
-        "year": year,
-        "email": columns["respondent_email"],
-        "order": columns["order_reference"],
-    }
-    if dialect == "postgresql":
-        number, duplicate = connection.execute(_counting_and_checking(), parameters).one()
-    else:
-        number = connection.execute(_counting(dialect), parameters).scalar_one()
-        duplicate = connection.scalar(_open_duplicate(), parameters)
-    return f"ODR-{year}-{number:06d}", duplicate is not None
-
-
-@cache
-def _counting(dialect: str) -> Any:
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert
-    counters = ReferenceCounter.__table__  # a plain statement, without the ORM's insert path
-    return (
-        insert(counters)
-        .values(year=sa.bindparam("year"), last_value=1)
-        .on_conflict_do_update(
-            index_elements=[counters.c.year],
-            set_={"last_value": counters.c.last_value + 1},
-        )
-        .returning(counters.c.last_value)
-    )
-
-
-@cache
-def _open_duplicate() -> Any:
-    cases = Case.__table__
-    return (
-        sa.select(cases.c.id)
-        .where(
-            cases.c.respondent_email == sa.bindparam("email"),
-            cases.c.order_reference == sa.bindparam("order"),
-            cases.c.state.in_(OPEN_STATES),
-        )
-        .limit(1)
-    )
-
-
-@cache
-def _counting_and_checking() -> Any:
-    counted = _counting("postgresql").cte("counted")
-    return sa.select(counted.c.last_value, _open_duplicate().scalar_subquery())
 
 
 def _screening_flags(columns: dict[str, Any], duplicate: bool) -> list[str]:
