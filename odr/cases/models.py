@@ -202,7 +202,8 @@ class CaseNote(db.Model):
 
 
 class ReferenceCounter(db.Model):
-    """The last reference number handed out per year; incremented atomically by upsert."""
+    """The last reference number handed out per year, on SQLite (incremented by upsert in the
+    lodging's transaction); PostgreSQL numbers from a sequence a year (`odr.cases.numbering`)."""
 
     __tablename__ = "reference_counters"
 
