@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from functools import cache
-from typing import Any
+from functools import cache, partial
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+
+from odr.jsontext import json_text
 
 COPY_FROM = 50  # rows from which COPY beats one INSERT reading a JSON document
 
@@ -41,11 +44,11 @@ def insert_together(session: Any, rows_by_table: dict[sa.Table, list[dict[str, A
     for table, rows in rows_by_table.items():
         if not rows:
             continue
-        names, filled = _with_defaults(table, rows)
-        if len(filled) >= COPY_FROM:
-            _copy(session, table, names, filled)
+        defaults = _defaults(table, rows[0])
+        if len(rows) >= COPY_FROM:
+            _copy(session, table, rows, defaults)
         else:
-            documents.append((table, names, filled))
+            documents.append((table, *_with_defaults(rows, defaults)))
     if documents:
         statement = _insert_from_rows(tuple((table, names) for table, names, _ in documents))
         session.connection().execute(
@@ -57,31 +60,62 @@ def insert_together(session: Any, rows_by_table: dict[sa.Table, list[dict[str, A
         )
 
 
-def _with_defaults(
-    table: sa.Table, rows: list[dict[str, Any]]
-) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
-    """The columns the rows name, then those with a Python-side default; the rows filled."""
+class _Defaults(NamedTuple):
+    """The columns the rows name; then those with a Python-side default, the same for every row
+    (`once`) or made for each (`each`)."""
+
+    named: tuple[str, ...]
+    once: dict[str, Any]
+    each: dict[str, Any]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*self.named, *self.once, *self.each)
+
+
+def _defaults(table: sa.Table, first: dict[str, Any]) -> _Defaults:
     defaults = {
         column.key: column.default
         for column in table.columns
-        if column.key not in rows[0] and column.default is not None and not column.primary_key
+        if column.key not in first and column.default is not None and not column.primary_key
     }
-    names = (*rows[0], *defaults)
-    once = {k: d.arg for k, d in defaults.items() if not d.is_callable}  # the same for every row
-    each = {k: d for k, d in defaults.items() if d.is_callable}
-    return names, [row | once | {k: d.arg(None) for k, d in each.items()} for row in rows]
+    return _Defaults(
+        named=tuple(first),
+        once={k: d.arg for k, d in defaults.items() if not d.is_callable},
+        each={k: d.arg for k, d in defaults.items() if d.is_callable},
+    )
 
 
-def _copy(session: Any, table: sa.Table, names: tuple[str, ...], rows: list[dict]) -> None:
+def _with_defaults(
+    rows: list[dict[str, Any]], defaults: _Defaults
+) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
+    """The rows filled."""
+    once, each = defaults.once, defaults.each
+    filled = [row | once | {k: make(None) for k, make in each.items()} for row in rows]
+    return defaults.names, filled
+
+
+def _copy(session: Any, table: sa.Table, rows: list[dict], defaults: _Defaults) -> None:
     """The rows through `COPY ... FROM STDIN`, in the caller's transaction: no statement to
     parse nor JSON document to read, the cheapest way into PostgreSQL for many rows."""
     dialect = session.get_bind().dialect
-    convert = {name: _copy_conversion(table.c[name].type, dialect) for name in names}
+    names = defaults.names
+    conversions = [
+        (n, convert)
+        for n, name in enumerate(names)
+        if (convert := _copy_conversion(table.c[name].type, dialect)) is not None
+    ]
+    named = defaults.named
+    values_of = itemgetter(*named) if len(named) > 1 else lambda row: (row[named[0]],)
+    once, each = tuple(defaults.once.values()), tuple(defaults.each.values())
     raw = session.connection().connection.driver_connection
     columns = ", ".join(f'"{table.c[name].name}"' for name in names)
     with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
         for row in rows:
-            copy.write_row([row[n] if convert[n] is None else convert[n](row[n]) for n in names])
+            values = [*values_of(row), *once, *(make(None) for make in each)]
+            for n, convert in conversions:
+                values[n] = convert(values[n])
+            copy.write_row(values)
 
 
 def ids_in(session: Any, column: Any, ids: list[int]) -> Any:
@@ -171,9 +205,9 @@ def _document(session: Any, table: sa.Table, names: tuple[str, ...], rows: list[
 
 def _copy_conversion(kind: Any, dialect: Any) -> Any:
     if isinstance(kind, sa.TypeDecorator):
-        return lambda value: kind.process_bind_param(value, dialect)
+        return partial(kind.process_bind_param, dialect=dialect)
     if isinstance(kind, sa.JSON):
-        return lambda value: None if value is None else json.dumps(value, ensure_ascii=False)
+        return lambda value: None if value is None else json_text(value)
     return None
 
 

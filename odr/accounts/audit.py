@@ -13,7 +13,6 @@ goes in; `flask odr audit fingerprint` computes one for an address under investi
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -23,9 +22,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from odr import clock
-from odr.audit import GENESIS, canonical_json, chain_hash, fingerprint
+from odr.audit import GENESIS, chain_hash, fingerprint
 from odr.db import UTCDateTime, write_transaction
 from odr.extensions import db
+from odr.jsontext import json_copy
 
 KINDS = frozenset(
     {
@@ -127,7 +127,7 @@ def record_security_event(kind: str, *, user_id: int | None, **data: Any) -> Non
         at=clock.now(),
         kind=kind,
         user_id=user_id,
-        data=json.loads(canonical_json(data)),
+        data=json_copy(data),
         prev_hash=head.head,
     )
     event.hash = security_event_hash(event)

@@ -8,7 +8,6 @@ personal data can be pseudonymised later without touching the chain.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any
@@ -16,10 +15,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from odr import clock
-from odr.audit import GENESIS, canonical_json, chain_hash
+from odr.audit import GENESIS, chain_hash
 from odr.cases.models import Case, Event
 from odr.db import insert_rows
 from odr.extensions import db
+from odr.jsontext import json_copy
 
 
 def event_hash(case: Case, event: Any) -> str:
@@ -47,7 +47,7 @@ def append_event(
         actor_id=actor.id if actor is not None else None,
         actor_role=role,
         kind=kind,
-        data=json.loads(canonical_json(data or {})),
+        data=json_copy(data or {}),
         prev_hash=case.event_head,
     )
     event.hash = event_hash(case, event)
