@@ -17,11 +17,14 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
 from odr.jsontext import json_text
 
 COPY_FROM = 50  # rows from which COPY beats one INSERT reading a JSON document
+# A table whose `info` names its key under this adds the rows inserted to the row of the same key
+# already there (a table of counters): `table.info[ADD_ON_CONFLICT] = ("key_column",)`.
+ADD_ON_CONFLICT = "add_on_conflict"
 
 
 def insert_many(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> None:
@@ -35,17 +38,19 @@ def insert_together(session: Any, rows_by_table: dict[sa.Table, list[dict[str, A
     statement (each table but the last a data-modifying `WITH`, which PostgreSQL runs whether or
     not anything reads it), after the larger ones' COPY: a lodging's event and mails in one round
     trip."""
+    rows_by_table = {
+        table: _added_up(table, rows) if ADD_ON_CONFLICT in table.info else rows
+        for table, rows in rows_by_table.items()
+        if rows
+    }
     if session.get_bind().dialect.name != "postgresql":
         for table, rows in rows_by_table.items():
-            if rows:
-                session.execute(table.insert(), rows)
+            session.execute(_adding(sqlite.insert(table), table, rows[0]), rows)
         return
     documents: list[tuple[sa.Table, tuple[str, ...], list[dict]]] = []
     for table, rows in rows_by_table.items():
-        if not rows:
-            continue
         defaults = _defaults(table, rows[0])
-        if len(rows) >= COPY_FROM:
+        if len(rows) >= COPY_FROM and ADD_ON_CONFLICT not in table.info:
             _copy(session, table, rows, defaults)
         else:
             documents.append((table, *_with_defaults(rows, defaults)))
@@ -58,6 +63,29 @@ def insert_together(session: Any, rows_by_table: dict[sa.Table, list[dict[str, A
                 for n, (table, names, filled) in enumerate(documents)
             },
         )
+
+
+def _added_up(table: sa.Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row a key, its counts the sum of the rows', in key order (so two statements that
+    add to the same rows take them in the same order)."""
+    key = table.info[ADD_ON_CONFLICT]
+    summed: dict[tuple, dict[str, Any]] = {}
+    for row in rows:
+        found = summed.setdefault(tuple(row[name] for name in key), dict.fromkeys(row, 0))
+        for name, value in row.items():
+            found[name] = value if name in key else found[name] + value
+    return [summed[k] for k in sorted(summed)]
+
+
+def _adding(insert: Any, table: sa.Table, row: dict[str, Any]) -> Any:
+    """An insert that, for a table of counters, adds to the row already there."""
+    if ADD_ON_CONFLICT not in table.info:
+        return insert
+    key = table.info[ADD_ON_CONFLICT]
+    return insert.on_conflict_do_update(
+        index_elements=[table.c[name] for name in key],
+        set_={name: table.c[name] + insert.excluded[name] for name in row if name not in key},
+    )
 
 
 class _Defaults(NamedTuple):
@@ -157,7 +185,8 @@ def _insert_from_rows(tables: tuple[tuple[sa.Table, tuple[str, ...]], ...]) -> A
     for n, (table, names) in enumerate(tables):
         source = _rows_as_table(table, names, f"rows_{n}")
         select = sa.select(*(source.c[name] for name in names))
-        inserts.append(table.insert().from_select(list(names), select))
+        insert = postgresql.insert(table).from_select(list(names), select)
+        inserts.append(_adding(insert, table, dict.fromkeys(names)))
     *before, last = inserts
     for n, insert in enumerate(before):
         last = last.add_cte(insert.cte(f"insert_{n}"))

@@ -18,7 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, scoped_session
 
-from odr.bulk import insert_together
+from odr.bulk import ADD_ON_CONFLICT, insert_together
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -245,6 +245,8 @@ def insert_rows(session: Any, model: Any, rows: list[dict[str, Any]]) -> None:
     pending = session.info.get("pending_inserts")
     if pending is not None:
         pending.setdefault(model, []).extend(rows)
+    elif ADD_ON_CONFLICT in model.__table__.info:
+        insert_together(session, {model.__table__: rows})
     else:
         session.execute(sa.insert(model), rows)
 

@@ -116,3 +116,27 @@ def test_updated_rows_take_each_their_own_values(app, api):
         ("settled", None, PAY_BY),
         ("negotiation", untouched_deadline, None),
     ]
+
+
+# A table of counters (merchant records): rows of one key add up, then add to the row there.
+@pytest.mark.parametrize("count", [1, COPY_FROM + 1])
+def test_rows_of_a_table_of_counters_add_to_the_counts_already_there(app, count):
+    from odr.analytics.models import MerchantRecord
+
+    table = MerchantRecord.__table__
+    zeros = {"disputes": 0, "settled": 0, "awarded": 0, "performed": 0, "not_performed": 0}
+    with app.app_context():
+        insert_many(
+            db.session, table, [{"respondent_email": "a@shop.example", **zeros, "settled": 2}]
+        )
+        db.session.commit()
+        rows = [
+            {"respondent_email": f"{'ab'[n % 2]}@shop.example", **zeros, "disputes": 1}
+            for n in range(count)
+        ] + [{"respondent_email": "a@shop.example", **zeros, "performed": 1}]
+        insert_many(db.session, table, rows)
+        db.session.commit()
+        records = {r.respondent_email: r for r in db.session.scalars(sa.select(MerchantRecord))}
+        a, b = records["a@shop.example"], records.get("b@shop.example")
+        assert (a.disputes, a.settled, a.performed) == ((count + 1) // 2, 2, 1)
+        assert (b.disputes if b else 0) == count // 2

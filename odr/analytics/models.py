@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from odr.bulk import ADD_ON_CONFLICT
 from odr.extensions import db
 
 RECORD_COUNTERS = ("disputes", "settled", "awarded", "performed", "not_performed")
@@ -14,6 +15,7 @@ class MerchantRecord(db.Model):
     """Counted per respondent e-mail address, in the transaction of the change it counts."""
 
     __tablename__ = "merchant_records"
+    __table_args__ = {"info": {ADD_ON_CONFLICT: ("respondent_email",)}}  # rows add to counts
 
     respondent_email: Mapped[str] = mapped_column(sa.String(254), primary_key=True)
     disputes: Mapped[int] = mapped_column(default=0)

@@ -2,59 +2,20 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from functools import cache
-
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-
 from odr.analytics.models import RECORD_COUNTERS, MerchantRecord
-from odr.cases.batch import current_batch
 from odr.cases.hooks import on_enter, on_lodged
 from odr.cases.models import Case
+from odr.db import insert_rows
 from odr.extensions import db
 
 
 def count_for_merchant(respondent_email: str, counter: str) -> None:
-    """Add one to a counter of the merchant's record (the caller commits); a group of changes
-    adds its counts once, when it ends."""
+    """Add one to a counter of the merchant's record, with the change's other new rows
+    (`insert_rows`): a lodging's or a group's in their closing statement, where the rows of one
+    merchant are added up and then added to its record (`ADD_ON_CONFLICT`)."""
     assert counter in RECORD_COUNTERS
-    batch = current_batch()
-    if batch is None:
-        _add_counts(counter, {respondent_email: 1})
-        return
-    counts = batch.memo.get("merchant_counts")
-    if counts is None:
-        counts = batch.memo["merchant_counts"] = Counter()
-        batch.at_end.append(lambda: _add_all(counts))
-    counts[(respondent_email, counter)] += 1
-
-
-def _add_all(counts: Counter) -> None:
-    by_counter: dict[str, dict[str, int]] = {}
-    for (email, counter), n in counts.items():
-        by_counter.setdefault(counter, {})[email] = n
-    for counter, amounts in by_counter.items():
-        _add_counts(counter, amounts)
-
-
-def _add_counts(counter: str, amounts: dict[str, int]) -> None:
-    """An upsert per merchant, sent as one statement."""
-    statement = _upsert(db.session.get_bind().dialect.name, counter)
-    rows = [{"email": e, "n": n} for e, n in amounts.items()]
-    db.session.connection().execute(statement, rows[0] if len(rows) == 1 else rows)
-
-
-@cache
-def _upsert(dialect: str, counter: str) -> sa.Insert:
-    table = MerchantRecord.__table__  # a plain statement: the ORM's bulk path costs more here
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-    return insert.values(
-        respondent_email=sa.bindparam("email"), **{counter: sa.bindparam("n")}
-    ).on_conflict_do_update(
-        index_elements=[table.c.respondent_email],
-        set_={counter: table.c[counter] + insert.excluded[counter]},
-    )
+    row = {"respondent_email": respondent_email} | dict.fromkeys(RECORD_COUNTERS, 0)
+    insert_rows(db.session, MerchantRecord, [row | {counter: 1}])
 
 
 def merchant_record(respondent_email: str) -> dict[str, int]:
