@@ -62,13 +62,23 @@ def make_sequence(engine: sa.Engine, year: int) -> None:
     made = _SEQUENCES_MADE.setdefault(engine, set())
     if year in made:
         return
-    name = sequence_name(year)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        if connection.scalar(sa.select(sa.func.to_regclass(name))) is None:
-            start = highest_number(connection, year) + 1
+        if connection.scalar(sa.select(sa.func.to_regclass(sequence_name(year)))) is None:
             with suppress(sa.exc.IntegrityError):  # another process made it at the same moment
-                connection.exec_driver_sql(f"CREATE SEQUENCE IF NOT EXISTS {name} START {start}")
+                _create_sequence(connection, year, after=highest_number(connection, year))
     made.add(year)
+
+
+def forget_sequences(engine: sa.Engine) -> None:
+    """Ask the database again which years have a sequence: its sequences were replaced behind
+    this process's back (a restore)."""
+    _SEQUENCES_MADE.pop(engine, None)
+
+
+def _create_sequence(connection: sa.Connection, year: int, *, after: int) -> None:
+    connection.exec_driver_sql(
+        f"CREATE SEQUENCE IF NOT EXISTS {sequence_name(year)} START {after + 1}"
+    )
 
 
 def highest_number(connection: sa.Connection, year: int) -> int:
@@ -90,13 +100,13 @@ def settle_counters(connection: sa.Connection) -> None:
     for year in sorted(int(y) for y in years if y.isdigit()):
         highest = highest_number(connection, year)
         if connection.dialect.name == "postgresql":
-            name = sequence_name(year)
-            connection.exec_driver_sql(f"CREATE SEQUENCE IF NOT EXISTS {name}")
-            connection.execute(sa.select(sa.func.setval(name, highest)))
+            _create_sequence(connection, year, after=highest)
+            connection.execute(sa.select(sa.func.setval(sequence_name(year), highest)))
         else:
             counters = ReferenceCounter.__table__
             connection.execute(counters.delete().where(counters.c.year == year))
             connection.execute(counters.insert().values(year=year, last_value=highest))
+    forget_sequences(connection.engine)
 
 
 @cache
