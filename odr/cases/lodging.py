@@ -19,6 +19,7 @@ from odr.cases.hooks import ON_LODGED, ON_LODGING
 from odr.cases.law import LawFacts, governing_law
 from odr.cases.models import Case
 from odr.cases.numbering import number_and_check
+from odr.cases.reading import remember_new_case_accounts
 from odr.cases.schemas import parse_lodging
 from odr.db import inserts_together, new_uuid, write_transaction
 from odr.errors import Forbidden
@@ -64,14 +65,18 @@ def lodge_dispute(*, filer: User, body: Any) -> Case:
         write_transaction(db.session, keep_loaded=True, reread=False),
         inserts_together(db.session),
     ):
-        reference, duplicate = number_and_check(now.year, columns)
-        flags = _screening_flags(columns, duplicate)
+        columns |= {
+            "claimant_user_id": filer.id if filer.role == "consumer" else None,
+            "filed_by_user_id": filer.id,
+        }
+        numbered = number_and_check(now.year, columns)
+        flags = _screening_flags(columns, numbered.duplicate)
         case = Case(
             **columns,
             public_id=new_uuid(),
             event_count=0,
             event_head=GENESIS,
-            reference=reference,
+            reference=numbered.reference,
             workflow=workflow.name,
             workflow_version=workflow.version,
             state="filed" if flags else "negotiation",
@@ -79,8 +84,6 @@ def lodge_dispute(*, filer: User, body: Any) -> Case:
             governing_law=law,
             governing_law_rule=rule,
             screening_flags=flags,
-            claimant_user_id=filer.id if filer.role == "consumer" else None,
-            filed_by_user_id=filer.id,
             transfer_consent_at=now if columns["transfer_consent"] else None,
             created_at=now,
         )
@@ -99,6 +102,8 @@ def lodge_dispute(*, filer: User, body: Any) -> Case:
             "currency": case.claim_currency,
         }
         append_event(case, kind="lodged", actor=filer, role="claimant", data=data)
+        if numbered.accounts is not None:
+            remember_new_case_accounts(case, numbered.accounts)
         for listener in ON_LODGED:
             listener(case, data)
     schedule_delivery()

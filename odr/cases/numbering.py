@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from contextlib import suppress
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from odr.cases.models import Case, ReferenceCounter
-from odr.cases.reading import OPEN_STATES
+from odr.cases.reading import OPEN_STATES, new_case_accounts
 from odr.extensions import db
 
 # The years whose sequence a database is known to have, by engine (a new app, a new engine).
@@ -37,10 +37,17 @@ def sequence_name(year: int) -> str:
     return f"case_reference_{year}"
 
 
-def number_and_check(year: int, columns: dict[str, Any]) -> tuple[str, bool]:
+class Numbered(NamedTuple):
+    reference: str
+    duplicate: bool  # an open dispute already names the same merchant and order
+    accounts: list[list[Any]] | None  # the parties' accounts (`new_case_accounts`), PostgreSQL
+
+
+def number_and_check(year: int, columns: dict[str, Any]) -> Numbered:
     """The next reference of the year, and whether an open dispute already names the same merchant
-    and order. On PostgreSQL one statement (the year's sequence and the check side by side); two
-    elsewhere (the counter's upsert, then the check)."""
+    and order. On PostgreSQL one statement, which also reads the parties' accounts of the case
+    (the year's sequence, the check and the accounts side by side); two elsewhere (the counter's
+    upsert, then the check), the accounts read when they are asked for."""
     connection = db.session.connection()
     parameters = {
         "year": year,
@@ -49,12 +56,19 @@ def number_and_check(year: int, columns: dict[str, Any]) -> tuple[str, bool]:
     }
     if connection.dialect.name == "postgresql":
         make_sequence(connection.engine, year)
-        parameters["sequence"] = sequence_name(year)
-        number, duplicate = connection.execute(_numbering_and_checking(), parameters).one()
-    else:
-        number = connection.execute(_counting(), parameters).scalar_one()
-        duplicate = connection.scalar(_open_duplicate(), parameters)
-    return reference_for(year, number), duplicate is not None
+        parameters |= {
+            "sequence": sequence_name(year),
+            "respondent_email": columns["respondent_email"],
+            "claimant_user_id": columns["claimant_user_id"],
+            "filed_by_user_id": columns["filed_by_user_id"],
+        }
+        number, duplicate, accounts = connection.execute(
+            _numbering_and_checking(), parameters
+        ).one()
+        return Numbered(reference_for(year, number), duplicate is not None, accounts or [])
+    number = connection.execute(_counting(), parameters).scalar_one()
+    duplicate = connection.scalar(_open_duplicate(), parameters)
+    return Numbered(reference_for(year, number), duplicate is not None, None)
 
 
 def make_sequence(engine: sa.Engine, year: int) -> None:
@@ -140,4 +154,6 @@ def _open_duplicate() -> Any:
 @cache
 def _numbering_and_checking() -> Any:
     sequence = sa.cast(sa.bindparam("sequence"), postgresql.REGCLASS)
-    return sa.select(sa.func.nextval(sequence), _open_duplicate().scalar_subquery())
+    return sa.select(
+        sa.func.nextval(sequence), _open_duplicate().scalar_subquery(), new_case_accounts()
+    )

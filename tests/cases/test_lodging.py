@@ -6,8 +6,12 @@ import re
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from odr import clock
+from odr.cases.models import Case
+from odr.cases.reading import PARTY_ACCOUNTS, party_accounts
+from odr.extensions import db
 from tests.factories import lodge, lodging_body, make_user
 
 
@@ -169,3 +173,32 @@ def test_a_button_pressed_on_a_stale_page_changes_nothing_and_says_so(app, api, 
     again = web.post(f"{path}/actions/withdraw", {"version": dispute["version"] + 1})
     assert again.status_code == 303
     assert "not possible at this stage" in web.get(path).get_data(as_text=True)
+
+
+def test_a_case_about_to_be_written_has_the_parties_accounts_it_has_once_written(app, api):
+    """On PostgreSQL a lodging reads its parties' accounts with its number, before the case row
+    exists (`NEW_CASE`): they are the accounts read by the case's id afterwards, staff included."""
+    consumer = make_user(app, "consumer")
+    merchant = make_user(app, "merchant", email="owner@newcase.example", timezone="Asia/Tokyo")
+    staff = make_user(app, "merchant", merchant_id=merchant.id)
+    make_user(app, "merchant", email="other@newcase.example")
+    dispute = lodge(api.as_user(consumer), respondent_email="owner@newcase.example")
+    with app.app_context():
+        case = db.session.scalar(sa.select(Case).where(Case.public_id == dispute["id"]))
+        bound = {
+            "respondent_email": case.respondent_email,
+            "claimant_user_id": case.claimant_user_id,
+            "filed_by_user_id": case.filed_by_user_id,
+        }
+        new = {"claimant": set(), "respondent": set(), "principals": []}
+        for _id, party, user_id, timezone, named in db.session.execute(
+            PARTY_ACCOUNTS["new"], bound
+        ):
+            new[party].add(user_id)
+            if named is not None:
+                new["principals"].append((not named, user_id, timezone))
+        written = party_accounts([case.id])[case.id]
+    assert new == written
+    assert written["claimant"] == {consumer.id}
+    assert written["respondent"] == {merchant.id, staff.id}
+    assert written["principals"] == [(False, merchant.id, "Asia/Tokyo")]
