@@ -45,7 +45,7 @@ def insert_together(session: Any, rows_by_table: dict[sa.Table, list[dict[str, A
     }
     if session.get_bind().dialect.name != "postgresql":
         for table, rows in rows_by_table.items():
-            session.execute(_adding(sqlite.insert(table), table, rows[0]), rows)
+            session.execute(_sqlite_insert(table, tuple(rows[0])), rows)
         return
     documents: list[tuple[sa.Table, tuple[str, ...], list[dict]]] = []
     for table, rows in rows_by_table.items():
@@ -191,6 +191,11 @@ def _insert_from_rows(tables: tuple[tuple[sa.Table, tuple[str, ...]], ...]) -> A
     for n, insert in enumerate(before):
         last = last.add_cte(insert.cte(f"insert_{n}"))
     return last
+
+
+@cache
+def _sqlite_insert(table: sa.Table, names: tuple[str, ...]) -> Any:
+    return _adding(sqlite.insert(table), table, dict.fromkeys(names))
 
 
 @cache
