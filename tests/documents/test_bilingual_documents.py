@@ -200,10 +200,13 @@ def test_each_version_is_whole_in_its_language_the_prevailing_one_first(app, api
         provider = app.config.get("PROVIDER_NAME", "ODR")
     allowed = [
         ENGLISH_TERMS, in_english, "Rheinland Electronics GmbH", "ShopWorld", "SHA-256",
-        settled.dispute["reference"], settled.item["verification_code"], provider,
-        "Asia/Shanghai", "Europe/Berlin",
+        settled.dispute["reference"], provider, "Asia/Shanghai", "Europe/Berlin",
     ]  # fmt: skip
     rest = re.sub(r"\S+@\S+|https?://\S+|SW-\d+", " ", chinese)
+    # The verification code is random, and the text read back from the PDF may break it where
+    # its letters are kerned apart ("25MV-TF XW4-BVRF").
+    code = r"\s*".join(map(re.escape, settled.item["verification_code"]))
+    rest = re.sub(code, " ", rest)
     for text in sorted(allowed, key=len, reverse=True):
         rest = rest.replace(text, " ")
     assert re.findall(r"[A-Za-z][A-Za-z'-]*", rest) == [], rest

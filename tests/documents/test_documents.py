@@ -96,9 +96,10 @@ def test_accepting_an_offer_issues_a_settlement_agreement_that_reads_back(app, a
         "€1,290.50",
         "one thousand two hundred ninety euros",
         "The merchant refunds the price",
-        item["verification_code"],
     ):
         assert expected in text, expected
+    # The text read back may break the code where its letters are kerned apart ("25MV-TF XW4").
+    assert item["verification_code"] in text.replace(" ", "")
     name, twin = attachment_of(data)
     assert name == "settlement.json"
     assert twin["terms"]["amount"] == {"amount_minor": 129050, "currency": "EUR"}
